@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Everything keelwatch needs on a fresh machine: uv, the Python environment, and the
+# Debian packages the tests use as real components. Idempotent and quiet when done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v uv >/dev/null 2>&1; then
+  python3 -m pip install --quiet uv
+fi
+uv sync --frozen --quiet
+
+# Debian packages: docker-registry (CNCF Distribution) for registry tests, rpm (+ python3-rpm)
+# to make real rpm databases and check rpmvercmp, chromium for browser tests.
+need=()
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v rpm >/dev/null 2>&1 || need+=(rpm)
+/usr/bin/python3 -c "import rpm" >/dev/null 2>&1 || need+=(python3-rpm)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "setup: missing ${need[*]} (install them with apt-get as root)" >&2
+  fi
+fi

@@ -1,0 +1,151 @@
+"""The package and image model shared by every part of keelwatch.
+
+One package model for all ecosystems (as Syft does): catalogers fill it, the
+vulnerability matcher reads it, SBOM writers and the store serialise it. It is
+plain data with no behaviour beyond (de)serialisation, so core analysis stays
+independent of the web, the database and the queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Package types, named as Syft names them so comparisons are direct.
+DEB = "deb"
+APK = "apk"
+RPM = "rpm"
+PYTHON = "python"
+NPM = "npm"
+PACKAGE_TYPES = (DEB, APK, RPM, PYTHON, NPM)
+
+
+@dataclass(slots=True)
+class Package:
+    """One installed package, wherever in the image it was found."""
+
+    name: str
+    version: str
+    type: str
+    purl: str = ""
+    source_name: str | None = None
+    source_version: str | None = None
+    licenses: list[str] = field(default_factory=list)
+    locations: list[str] = field(default_factory=list)
+    layer_index: int | None = None
+    layer_diff_id: str | None = None
+    # Ecosystem-specific facts (arch, epoch, release, origin, …): never needed for identity.
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def key(self) -> tuple[str, str, str, str]:
+        """Identity inside one image: same type, name, version and first location."""
+        return (self.type, self.name, self.version, self.locations[0] if self.locations else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Package:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(slots=True)
+class OSInfo:
+    """What /etc/os-release (or its fallbacks) says. All empty for distroless/scratch."""
+
+    id: str = ""
+    version_id: str = ""
+    version_codename: str = ""
+    name: str = ""
+    pretty_name: str = ""
+    id_like: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.id or self.version_id or self.name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OSInfo:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(slots=True)
+class LayerInfo:
+    """One layer of an image as its manifest and config describe it."""
+
+    digest: str  # digest of the blob as stored (compressed)
+    diff_id: str  # digest of the uncompressed tar, from config rootfs.diff_ids
+    size: int = 0
+    media_type: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"digest": self.digest, "diff_id": self.diff_id, "size": self.size}
+
+
+@dataclass(slots=True)
+class ImageInfo:
+    """Identity and metadata of a scanned image (the `image` object of the JSON output)."""
+
+    ref: str
+    digest: str | None = None  # manifest digest, when the source has a manifest
+    config_digest: str | None = None
+    platform: str = ""
+    os: OSInfo = field(default_factory=OSInfo)
+    layers: list[LayerInfo] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    created: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "digest": self.digest,
+            "config_digest": self.config_digest,
+            "platform": self.platform,
+            "os": self.os.to_dict(),
+            "layers": [layer.to_dict() for layer in self.layers],
+            "labels": dict(self.labels),
+            "annotations": dict(self.annotations),
+            "created": self.created,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImageInfo:
+        return cls(
+            ref=data["ref"],
+            digest=data.get("digest"),
+            config_digest=data.get("config_digest"),
+            platform=data.get("platform", ""),
+            os=OSInfo.from_dict(data.get("os") or {}),
+            layers=[LayerInfo(**layer) for layer in data.get("layers", [])],
+            labels=dict(data.get("labels") or {}),
+            annotations=dict(data.get("annotations") or {}),
+            created=data.get("created"),
+        )
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """Everything a scan learned about one image: the input to matching, SBOMs and the store."""
+
+    image: ImageInfo
+    packages: list[Package] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image": self.image.to_dict(),
+            "packages": [p.to_dict() for p in self.packages],
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScanResult:
+        return cls(
+            image=ImageInfo.from_dict(data["image"]),
+            packages=[Package.from_dict(p) for p in data.get("packages", [])],
+            warnings=list(data.get("warnings", [])),
+        )
