@@ -1,0 +1,87 @@
+"""What a policy is checked against: plain facts about one image, gathered by the caller.
+
+The policy package knows nothing of the store or the registry: the CLI (or the
+service) fills a PolicySubject from the scan, the lineage, the catalogue and the
+findings, then hands it to the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from keelwatch.lineage.lineage import Lineage
+
+SEVERITY_ORDER = ("unknown", "negligible", "low", "medium", "high", "critical")
+
+# OCI annotation keys behind the short metadata names policies use.
+OCI_METADATA_KEYS = {
+    "maintainer": "org.opencontainers.image.authors",
+    "version": "org.opencontainers.image.version",
+    "source": "org.opencontainers.image.source",
+    "revision": "org.opencontainers.image.revision",
+    "vendor": "org.opencontainers.image.vendor",
+    "created": "org.opencontainers.image.created",
+    "title": "org.opencontainers.image.title",
+    "licenses": "org.opencontainers.image.licenses",
+}
+
+
+class ApprovalView(Protocol):
+    """The catalogue's answer to "is this base approved?"."""
+
+    def is_approved_digest(self, digest: str) -> bool: ...
+
+    def is_approved_tag(self, ref: str) -> bool: ...
+
+
+@dataclass(slots=True)
+class FindingFacts:
+    id: str
+    severity: str  # critical/high/medium/low/negligible/unknown
+    fixed: bool  # a fixed version exists
+    kev: bool = False
+    package: str = ""
+
+
+@dataclass(slots=True)
+class PolicySubject:
+    ref: str
+    digest: str | None = None
+    is_base: bool = False  # a base image (catalogue entry or namespace convention) vs an application
+    lineage: Lineage | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    findings: list[FindingFacts] = field(default_factory=list)
+    created: datetime | None = None
+    base_created: datetime | None = None  # when its nearest base was built
+
+
+def metadata_from_oci(
+    annotations: Mapping[str, str], labels: Mapping[str, str], extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Short metadata keys from annotations, then labels; catalogue fields (`extra`) win."""
+    merged: dict[str, str] = {}
+    for short, key in OCI_METADATA_KEYS.items():
+        value = annotations.get(key) or labels.get(key)
+        if value:
+            merged[short] = value
+    for key, value in {**labels, **annotations}.items():
+        merged.setdefault(key, value)
+    merged.update({k: v for k, v in (extra or {}).items() if v})
+    return merged
+
+
+def split_ref(ref: str) -> tuple[str, str, str | None, str | None]:
+    """(registry, repository, tag, digest) of a reference such as `reg:5000/base/debian:12@sha256:…`."""
+    name, _, digest = ref.partition("@")
+    tag = None
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1 :]
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first, rest, tag, digest or None
+    return "docker.io", name if rest else f"library/{name}", tag, digest or None
