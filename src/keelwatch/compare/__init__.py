@@ -1,0 +1,1 @@
+"""Comparing images: `diff A B`, near-duplicate bases, and base-upgrade advice."""
