@@ -60,14 +60,19 @@ class Settings:
 def load_settings() -> Settings:
     path = Path(os.environ.get("KEELWATCH_CONFIG") or (data_home() / "config.toml"))
     if not path.is_file():
-        return Settings()
-    with path.open("rb") as fh:
-        raw = tomllib.load(fh)
+        return Settings(actor=os.environ.get("KEELWATCH_ACTOR"), team=os.environ.get("KEELWATCH_TEAM"))
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        from keelwatch.errors import KeelwatchError
+
+        raise KeelwatchError(f"{path}: invalid settings file: {exc}") from None
     identity = raw.get("identity", {})
     return Settings(
         db_url=raw.get("store", {}).get("url"),
-        actor=identity.get("actor"),
-        team=identity.get("team"),
+        actor=os.environ.get("KEELWATCH_ACTOR") or identity.get("actor"),
+        team=os.environ.get("KEELWATCH_TEAM") or identity.get("team"),
         expert_team=raw.get("governance", {}).get("expert_team", "platform-experts"),
         max_data_age_days=int(raw.get("vulndb", {}).get("max_age_days", 7)),
         raw=raw,
