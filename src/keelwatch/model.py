@@ -98,6 +98,9 @@ class ImageInfo:
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     created: str | None = None
+    # Number of config history entries (empty layers included): tells a metadata-only
+    # child (same layers, longer history) from its parent in lineage detection.
+    history_length: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +113,7 @@ class ImageInfo:
             "labels": dict(self.labels),
             "annotations": dict(self.annotations),
             "created": self.created,
+            "history_length": self.history_length,
         }
 
     @classmethod
@@ -124,6 +128,7 @@ class ImageInfo:
             labels=dict(data.get("labels") or {}),
             annotations=dict(data.get("annotations") or {}),
             created=data.get("created"),
+            history_length=int(data.get("history_length") or 0),
         )
 
 

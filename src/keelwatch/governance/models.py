@@ -64,6 +64,30 @@ class AuditEvent(Base):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
+class KnownImageRow(Base):
+    """Every image keelwatch has scanned, as lineage needs it: its layer chain and base annotations.
+
+    Kept apart from `scans` (whose JSON holds whole package lists) so building the lineage
+    index of tens of thousands of images reads a few small columns only.
+    """
+
+    __tablename__ = "known_images"
+    __table_args__ = (UniqueConstraint("key", name="uq_known_images_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(128))  # manifest digest, else config digest
+    refs: Mapped[list] = mapped_column(JSON, default=list)  # names it was seen under
+    diff_ids: Mapped[list] = mapped_column(JSON, default=list)
+    history_length: Mapped[int] = mapped_column(Integer, default=0)
+    annotations: Mapped[dict] = mapped_column(JSON, default=dict)
+    labels: Mapped[dict] = mapped_column(JSON, default=dict)
+    created: Mapped[str] = mapped_column(String(64), default="")
+    os_id: Mapped[str] = mapped_column(String(64), default="")
+    os_version: Mapped[str] = mapped_column(String(64), default="")
+    scan_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class TagRecord(Base):
     """Which digest a tag pointed at, and when: registry sync writes it, lineage reads it."""
 

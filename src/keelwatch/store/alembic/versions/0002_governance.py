@@ -75,6 +75,23 @@ def upgrade() -> None:
     )
     op.create_index("ix_audit_events_subject", "audit_events", ["subject"])
     op.create_table(
+        "known_images",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("refs", sa.JSON(), nullable=False),
+        sa.Column("diff_ids", sa.JSON(), nullable=False),
+        sa.Column("history_length", sa.Integer(), nullable=False),
+        sa.Column("annotations", sa.JSON(), nullable=False),
+        sa.Column("labels", sa.JSON(), nullable=False),
+        sa.Column("created", sa.String(length=64), nullable=False),
+        sa.Column("os_id", sa.String(length=64), nullable=False),
+        sa.Column("os_version", sa.String(length=64), nullable=False),
+        sa.Column("scan_id", sa.Integer(), nullable=True),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("key", name="uq_known_images_key"),
+    )
+    op.create_table(
         "tag_history",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("repository", sa.String(length=1024), nullable=False),
@@ -101,5 +118,6 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events")
         op.execute("DROP FUNCTION IF EXISTS keelwatch_audit_append_only()")
     op.drop_table("tag_history")
+    op.drop_table("known_images")
     op.drop_table("audit_events")
     op.drop_table("base_images")
