@@ -1,0 +1,73 @@
+"""`keelwatch check`: gather the facts about one image and evaluate a policy on them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from keelwatch.app.findings import as_facts, match_scan
+from keelwatch.app.lineage import FleetLineage
+from keelwatch.app.scanning import scan_and_store
+from keelwatch.config import load_settings
+from keelwatch.governance.catalogue import Catalogue
+from keelwatch.policy.engine import PolicyReport, evaluate
+from keelwatch.policy.loader import Policy
+from keelwatch.policy.subject import PolicySubject, metadata_from_oci, split_ref
+from keelwatch.store.db import Store
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def is_base_ref(ref: str, namespace: str) -> bool:
+    """Base images live under a namespace such as `base/` in the registry (configurable)."""
+    _, repository, _, _ = split_ref(ref)
+    return repository.startswith(namespace) or f"/{namespace}" in f"/{repository}"
+
+
+def check_image(
+    store: Store,
+    ref: str,
+    policy: Policy,
+    *,
+    platform: str = "linux/amd64",
+    insecure: bool = False,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> PolicyReport:
+    settings = load_settings()
+    catalogue = Catalogue(store, settings.expert_team)
+    stored = scan_and_store(
+        store, ref, platform=platform, insecure=insecure, progress=progress, catalogue=catalogue
+    )
+    result = stored.result
+    fleet = FleetLineage(store, catalogue)
+    lineage = fleet.resolve(result)
+    entry = catalogue.get(result.image.digest) if result.image.digest else None
+    extra = {}
+    if entry is not None:
+        extra = {"maintainer": entry.maintainer, "owning_team": entry.owning_team}
+    namespace = settings.raw.get("governance", {}).get("base_namespace", "base/")
+    parent = lineage.parent
+    base_created = None
+    if parent is not None and parent.key and parent.key in fleet.known:
+        base_created = parse_time(fleet.known[parent.key].labels.get("org.opencontainers.image.created"))
+        base_created = base_created or parse_time(
+            fleet.known[parent.key].annotations.get("org.opencontainers.image.created")
+        )
+    subject = PolicySubject(
+        ref=ref if "://" not in ref else result.image.ref,
+        digest=result.image.digest,
+        is_base=entry is not None or is_base_ref(result.image.ref, namespace),
+        lineage=lineage,
+        metadata=metadata_from_oci(result.image.annotations, result.image.labels, extra),
+        findings=as_facts(match_scan(store, result)),
+        created=parse_time(result.image.created),
+        base_created=base_created,
+    )
+    return evaluate(policy, subject, catalogue)

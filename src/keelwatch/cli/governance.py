@@ -1,0 +1,271 @@
+"""`keelwatch base …`: the catalogue of approved base images and its workflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from keelwatch.cli.common import (
+    actor,
+    catalogue,
+    console,
+    dump_json,
+    layer_progress,
+    opened_store,
+    settings,
+    write_output,
+)
+from keelwatch.errors import KeelwatchError
+
+base_app = typer.Typer(
+    help="The catalogue of base images: register, describe, approve, audit.", no_args_is_help=True
+)
+
+Reason = Annotated[str, typer.Option("--reason", "-r", help="why (kept in the audit log)")]
+Format = Annotated[str, typer.Option("--format", "-f", help="table or json")]
+Insecure = Annotated[bool, typer.Option("--insecure", help="allow plain HTTP to a registry on localhost")]
+Platform = Annotated[str, typer.Option("--platform")]
+
+
+def _entry_dict(e: Any) -> dict[str, Any]:
+    return {
+        "ref": e.ref,
+        "digest": e.digest,
+        "state": e.state,
+        "os": f"{e.os_id} {e.os_version}".strip(),
+        "maintainer": e.maintainer,
+        "owning_team": e.owning_team,
+        "support_status": e.support_status,
+        "eol_date": e.eol_date.isoformat() if e.eol_date else None,
+        "version": e.version,
+        "source": e.source,
+        "revision": e.revision,
+        "vendor": e.vendor,
+        "created": e.created,
+        "registered_at": e.registered_at.isoformat() if e.registered_at else None,
+        "notes": e.notes,
+    }
+
+
+@base_app.command("add")
+def add(
+    refs: Annotated[list[str], typer.Argument(help="image references (registry refs or oci: layouts)")],
+    maintainer: Annotated[str | None, typer.Option()] = None,
+    owning_team: Annotated[str | None, typer.Option("--owning-team")] = None,
+    platform: Platform = "linux/amd64",
+    insecure: Insecure = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Register base images as candidates (scanned and stored; metadata read from annotations/labels)."""
+    from keelwatch.app.scanning import scan_and_store
+
+    who = actor()
+    fields = {k: v for k, v in {"maintainer": maintainer, "owning_team": owning_team}.items() if v}
+    with opened_store() as store, layer_progress(quiet) as progress:
+        cat = catalogue(store)
+        for ref in refs:
+            stored = scan_and_store(
+                store, ref, platform=platform, insecure=insecure, progress=progress, catalogue=cat
+            )
+            entry, created = cat.register(stored.result, ref, who, fields, stored.scan_id)
+            state = "registered as candidate" if created else f"already in the catalogue ({entry.state})"
+            console.print(f"{ref} {entry.digest}: {state}")
+
+
+@base_app.command("list")
+def list_entries(
+    state: Annotated[str | None, typer.Option(help="only this state")] = None,
+    fmt: Format = "table",
+) -> None:
+    """List the catalogue."""
+    with opened_store() as store:
+        entries = catalogue(store).list(state)
+    if fmt == "json":
+        write_output(dump_json([_entry_dict(e) for e in entries]), None)
+        return
+    table = Table(title="base-image catalogue")
+    for column in ("ref", "digest", "state", "os", "maintainer", "team", "version", "source@revision"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        table.add_row(
+            e.ref,
+            e.digest[:19],
+            e.state,
+            f"{e.os_id} {e.os_version}",
+            e.maintainer,
+            e.owning_team,
+            e.version,
+            f"{e.source}@{e.revision}" if e.source else "",
+        )
+    console.print(table)
+
+
+@base_app.command("show")
+def show(ref: str, fmt: Format = "json") -> None:
+    """Everything the catalogue knows of one base image."""
+    with opened_store() as store:
+        entry = catalogue(store).require(ref)
+    write_output(dump_json(_entry_dict(entry)), None)
+
+
+@base_app.command("edit")
+def edit(
+    ref: str,
+    maintainer: Annotated[str | None, typer.Option()] = None,
+    owning_team: Annotated[str | None, typer.Option("--owning-team")] = None,
+    support_status: Annotated[str | None, typer.Option("--support-status")] = None,
+    eol_date: Annotated[str | None, typer.Option("--eol-date", help="YYYY-MM-DD")] = None,
+    notes: Annotated[str | None, typer.Option()] = None,
+    reason: Reason = "",
+) -> None:
+    """Edit maintainer, owning team, support status, end-of-life date or notes."""
+    fields = {
+        k: v
+        for k, v in {
+            "maintainer": maintainer,
+            "owning_team": owning_team,
+            "support_status": support_status,
+            "eol_date": eol_date,
+            "notes": notes,
+        }.items()
+        if v is not None
+    }
+    if not fields:
+        raise KeelwatchError(
+            "nothing to edit: give at least one of --maintainer, --owning-team, --support-status, "
+            "--eol-date, --notes"
+        )
+    with opened_store() as store:
+        entry = catalogue(store).edit(ref, actor(), fields, reason)
+    console.print(f"{entry.ref} {entry.digest}: updated {', '.join(fields)}")
+
+
+def _transition(action: str):  # type: ignore[no-untyped-def]
+    def command(
+        ref: str,
+        reason: Reason = "",
+        policy: Annotated[Path | None, typer.Option("--policy", "-p", help="check this policy first")] = None,
+        insecure: Insecure = False,
+    ) -> None:
+        from keelwatch.app.checks import check_image
+        from keelwatch.policy.loader import load_policy
+
+        require = bool(settings().raw.get("governance", {}).get("require_policy_on_approve", False))
+        with opened_store() as store:
+            cat = catalogue(store)
+            entry = cat.require(ref)
+            report = None
+            if policy is not None and action == "approve":
+                local = entry.ref.startswith(("oci:", "docker-archive:", "dir:"))
+                pinned = entry.ref if local else f"{entry.ref}@{entry.digest}"  # check exactly this digest
+                report = check_image(store, pinned, load_policy(policy), insecure=insecure).to_dict()
+            entry = cat.transition(entry.digest, action, actor(), reason, report, require_policy=require)
+        console.print(f"{entry.ref} {entry.digest}: {entry.state}")
+
+    command.__doc__ = f"{action.capitalize()} a base image (recorded in the audit log)."
+    return command
+
+
+for _action in ("approve", "reject", "deprecate", "revoke", "resubmit"):
+    base_app.command(_action)(_transition(_action))
+
+
+@base_app.command("audit")
+def audit(ref: Annotated[str | None, typer.Argument()] = None, fmt: Format = "table") -> None:
+    """The append-only audit log (of one image, or all)."""
+    with opened_store() as store:
+        events = catalogue(store).audit(ref)
+    rows = [
+        {
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "team": e.team,
+            "action": e.action,
+            "ref": e.ref,
+            "digest": e.subject,
+            "from": e.from_state,
+            "to": e.to_state,
+            "reason": e.reason,
+            "details": e.details,
+        }
+        for e in events
+    ]
+    if fmt == "json":
+        write_output(dump_json(rows), None)
+        return
+    table = Table(title="audit log")
+    for column in ("at", "actor", "team", "action", "ref", "from", "to", "reason"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["at"][:19], r["actor"], r["team"], r["action"], r["ref"], r["from"], r["to"], r["reason"]
+        )
+    console.print(table)
+
+
+@base_app.command("similar")
+def similar(
+    threshold: Annotated[float, typer.Option(help="minimum similarity score 0..1")] = 0.85,
+    fmt: Format = "table",
+) -> None:
+    """Near-duplicate base images in the catalogue: merge candidates, with their differences."""
+    from keelwatch.compare.similarity import similar_images
+    from keelwatch.store.scans import load_scan
+
+    with opened_store() as store:
+        entries = [e for e in catalogue(store).list() if e.state in ("candidate", "approved") and e.scan_id]
+        scans = []
+        for e in entries:
+            scan = load_scan(store, e.scan_id)
+            if scan is not None:
+                scan.image.ref = e.ref
+                scans.append(scan)
+    pairs = similar_images(scans, threshold)
+    if fmt == "json":
+        write_output(dump_json([p.to_dict() for p in pairs]), None)
+        return
+    if not pairs:
+        console.print(f"no near-duplicates at score >= {threshold}")
+    for p in pairs:
+        console.print(
+            f"[bold]{p.a}[/] ~ [bold]{p.b}[/]: score {p.score:.2f} (packages {p.package_similarity:.2f}, "
+            f"versions {p.version_similarity:.2f}, names {p.name_similarity:.2f})"
+        )
+        if p.only_a:
+            console.print(f"  only in {p.a}: {', '.join(p.only_a)}")
+        if p.only_b:
+            console.print(f"  only in {p.b}: {', '.join(p.only_b)}")
+
+
+@base_app.command("advise")
+def advise(
+    ref: str,
+    platform: Platform = "linux/amd64",
+    insecure: Insecure = False,
+    fmt: Format = "table",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Approved bases this image could move to, ranked by the inherited findings they would remove."""
+    from keelwatch.app.advice import advise_image
+
+    with opened_store() as store, layer_progress(quiet) as progress:
+        advice = advise_image(store, ref, platform=platform, insecure=insecure, progress=progress)
+    if fmt == "json":
+        write_output(dump_json([a.to_dict() for a in advice]), None)
+        return
+    if not advice:
+        console.print("no approved base of the same OS family would remove any inherited finding")
+    for a in advice:
+        console.print(
+            f"[bold]{a.from_line}[/]  fixes {len(a.fixes)} inherited finding(s), introduces "
+            f"{len(a.introduces)}"
+        )
+        if a.fixes:
+            console.print("  fixes: " + ", ".join(sorted({f.id for f in a.fixes})[:10]))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(base_app, name="base")

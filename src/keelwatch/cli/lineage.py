@@ -1,0 +1,184 @@
+"""`keelwatch lineage`, `keelwatch check` and `keelwatch diff`: base-image governance per image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from keelwatch.cli.common import (
+    catalogue,
+    console,
+    dump_json,
+    layer_progress,
+    opened_store,
+    write_output,
+)
+from keelwatch.errors import KeelwatchError
+
+Platform = Annotated[str, typer.Option("--platform", help="os/arch[/variant] to pick from an index")]
+Insecure = Annotated[bool, typer.Option("--insecure", help="allow plain HTTP to a registry on localhost")]
+Format = Annotated[str, typer.Option("--format", "-f", help="table or json")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="write to FILE instead of stdout")]
+
+
+def lineage(
+    ref: str,
+    platform: Platform = "linux/amd64",
+    insecure: Insecure = False,
+    fmt: Format = "table",
+    dockerfile: Annotated[
+        Path | None, typer.Option(help="compare with this Dockerfile's declared base")
+    ] = None,
+    build_arg: Annotated[list[str] | None, typer.Option(help="KEY=VALUE for the Dockerfile's ARGs")] = None,
+    output: Output = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Show an image's base-image lineage: parent, grandparent… with the level of every layer."""
+    from keelwatch.app.lineage import FleetLineage
+    from keelwatch.app.scanning import scan_and_store
+    from keelwatch.lineage.dockerfile import parse_dockerfile
+
+    _check_format(fmt, ("table", "json"))
+    with opened_store() as store, layer_progress(quiet) as progress:
+        cat = catalogue(store)
+        stored = scan_and_store(
+            store, ref, platform=platform, insecure=insecure, progress=progress, catalogue=cat
+        )
+        result = FleetLineage(store, cat).resolve(stored.result)
+    declared = None
+    if dockerfile is not None:
+        try:
+            text = dockerfile.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KeelwatchError(f"{dockerfile}: cannot read: {exc}") from None
+        args = dict(a.split("=", 1) for a in (build_arg or []) if "=" in a)
+        declared = parse_dockerfile(text, args, str(dockerfile)).image
+        parent = result.parent
+        detected = parent.name if parent else None
+        if declared != detected and not (declared and detected and detected.endswith(declared)):
+            result.notes.append(
+                f"Dockerfile declares FROM {declared or 'scratch'}, detected base is {detected}"
+            )
+    if fmt == "json":
+        data = result.to_dict()
+        data["declared_base"] = declared
+        write_output(dump_json(data), output)
+        return
+    table = Table(title=f"lineage of {result.image} (level {result.level})")
+    for column in ("level", "image", "digest", "source", "layers", "note"):
+        table.add_column(column)
+    for a in result.ancestors:
+        note = f"outdated: tag now {a.current_digest}" if a.outdated else ("" if a.scanned else "not scanned")
+        table.add_row(str(a.level), a.name, (a.key or "")[:19], a.source, str(a.layer_count or "?"), note)
+    table.add_row(
+        str(result.level),
+        result.image,
+        (stored.result.image.digest or "")[:19],
+        "this image",
+        str(len(result.layer_levels)),
+        "",
+    )
+    console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def check(
+    ref: str,
+    policy: Annotated[Path, typer.Option("--policy", "-p", help="policy file (YAML)")],
+    platform: Platform = "linux/amd64",
+    insecure: Insecure = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or sarif")] = "table",
+    output: Output = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Check an image against a policy; exit 1 on any failing rule (for CI)."""
+    from keelwatch.app.checks import check_image
+    from keelwatch.policy.loader import load_policy
+    from keelwatch.policy.sarif import report_to_sarif
+
+    _check_format(fmt, ("table", "json", "sarif"))
+    loaded = load_policy(policy)
+    with opened_store() as store, layer_progress(quiet) as progress:
+        report = check_image(store, ref, loaded, platform=platform, insecure=insecure, progress=progress)
+    if fmt == "json":
+        write_output(dump_json(report.to_dict()), output)
+    elif fmt == "sarif":
+        write_output(dump_json(report_to_sarif(report, str(policy))), output)
+    else:
+        _print_report(report)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+    colours = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
+    table = Table(
+        title=f"policy {report.policy} v{report.version} on {report.image}: {report.status.upper()}"
+    )
+    for column in ("rule", "status", "message"):
+        table.add_column(column, overflow="fold")
+    for r in report.results:
+        colour = colours.get(r.status, "white")
+        table.add_row(r.rule, f"[{colour}]{r.status}[/]", r.message)
+    console.print(table)
+
+
+def diff(
+    a: str,
+    b: str,
+    platform: Platform = "linux/amd64",
+    insecure: Insecure = False,
+    fmt: Format = "table",
+    output: Output = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Compare two images: packages, findings, layers and metadata."""
+    from keelwatch.app.findings import as_refs, match_scan
+    from keelwatch.app.scanning import scan_and_store
+    from keelwatch.compare.diff import diff_images
+
+    _check_format(fmt, ("table", "json"))
+    with opened_store() as store, layer_progress(quiet) as progress:
+        cat = catalogue(store)
+        sa = scan_and_store(
+            store, a, platform=platform, insecure=insecure, progress=progress, catalogue=cat
+        ).result
+        sb = scan_and_store(
+            store, b, platform=platform, insecure=insecure, progress=progress, catalogue=cat
+        ).result
+        result = diff_images(sa, sb, as_refs(match_scan(store, sa)), as_refs(match_scan(store, sb)))
+    if fmt == "json":
+        write_output(dump_json(result.to_dict()), output)
+        return
+    table = Table(title=f"{a} -> {b}")
+    for column in ("change", "type", "name", "before", "after"):
+        table.add_column(column)
+    for p in result.added:
+        table.add_row("[green]added[/]", p.type, p.name, "", p.version)
+    for p in result.removed:
+        table.add_row("[red]removed[/]", p.type, p.name, p.version, "")
+    for c in result.changed:
+        table.add_row("[yellow]changed[/]", c.type, c.name, c.before, c.after)
+    console.print(table)
+    console.print(
+        f"findings fixed: {len(result.findings_fixed)}, introduced: {len(result.findings_introduced)}; "
+        f"layers shared: {result.shared_layers}, only in A: {len(result.layers_only_a)}, "
+        f"only in B: {len(result.layers_only_b)}"
+    )
+    for key, (before, after) in result.metadata.items():
+        console.print(f"metadata {key}: {before!r} -> {after!r}")
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    if fmt not in allowed:
+        raise KeelwatchError(f"unknown format {fmt!r} (choose from {', '.join(allowed)})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("lineage")(lineage)
+    app.command("check")(check)
+    app.command("diff")(diff)
