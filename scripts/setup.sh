@@ -9,12 +9,16 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 uv sync --frozen --quiet
 
-# Debian packages: docker-registry (CNCF Distribution) for registry tests, rpm (+ python3-rpm)
-# to make real rpm databases and check rpmvercmp, chromium for browser tests.
+# Debian packages: docker-registry (CNCF Distribution) for registry tests; rpm, rpmbuild,
+# python3-rpm, db5.3-util and gnupg to make real rpm databases (sqlite, Berkeley DB) and
+# check rpmvercmp.
 need=()
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v rpm >/dev/null 2>&1 || need+=(rpm)
+command -v rpmbuild >/dev/null 2>&1 || need+=(rpm)
 /usr/bin/python3 -c "import rpm" >/dev/null 2>&1 || need+=(python3-rpm)
+command -v db5.3_load >/dev/null 2>&1 || need+=(db5.3-util)
+command -v gpg >/dev/null 2>&1 || need+=(gnupg)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need[*]}"
