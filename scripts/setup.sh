@@ -15,6 +15,7 @@ uv sync --frozen --quiet
 need=()
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v rpm >/dev/null 2>&1 || need+=(rpm)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)  # token-auth registry tests sign JWTs with it
 command -v rpmbuild >/dev/null 2>&1 || need+=(rpm)
 /usr/bin/python3 -c "import rpm" >/dev/null 2>&1 || need+=(python3-rpm)
 command -v db5.3_load >/dev/null 2>&1 || need+=(db5.3-util)

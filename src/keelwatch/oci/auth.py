@@ -1,0 +1,206 @@
+"""Registry credentials and the two auth schemes of the Distribution API: Basic and Bearer.
+
+Credentials come from explicit arguments or Docker's `config.json` (`$DOCKER_CONFIG/config.json`,
+else `~/.docker/config.json`): a credential helper named by `credHelpers.<host>` or
+`credsStore` (`docker-credential-NAME get`, when installed), else `auths.<host>.auth`
+(base64 `user:password`). Bearer tokens follow the Docker token
+protocol: the registry's `WWW-Authenticate: Bearer realm=…,service=…,scope=…` challenge
+tells us where to GET a token (with Basic credentials when we have them); tokens are
+cached per (realm, service, scope) until they expire.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from keelwatch.errors import ImageSourceError
+
+_HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
+_PARAM = re.compile(r'([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
+LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+TOKEN_LIMIT = 1 << 20
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+
+    def basic_header(self) -> str:
+        raw = f"{self.username}:{self.password}".encode()
+        return "Basic " + base64.b64encode(raw).decode()
+
+
+def docker_config_path() -> Path:
+    base = os.environ.get("DOCKER_CONFIG")
+    return Path(base) / "config.json" if base else Path.home() / ".docker" / "config.json"
+
+
+def _host_of(key: str) -> str:
+    if "://" in key:
+        key = urlsplit(key).netloc
+    return key.split("/", 1)[0].lower()
+
+
+def load_docker_credentials(registry: str, config_path: Path | None = None) -> Credentials | None:
+    """Credentials for `registry` (host[:port]) from Docker's config.json, if any."""
+    path = config_path or docker_config_path()
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ImageSourceError(f"{path}: cannot read Docker credentials: {exc}") from None
+    if not isinstance(doc, dict):
+        return None
+    wanted = {registry.lower()}
+    if registry.lower() in _HUB_KEYS:
+        wanted |= set(_HUB_KEYS)
+    helpers = doc.get("credHelpers") if isinstance(doc.get("credHelpers"), dict) else {}
+    helper = next((str(v) for k, v in helpers.items() if _host_of(k) in wanted), None) or doc.get(
+        "credsStore"
+    )
+    if isinstance(helper, str) and helper:
+        server = "https://index.docker.io/v1/" if registry.lower() in _HUB_KEYS else registry
+        found = _from_helper(helper, server)
+        if found is not None:
+            return found
+    auths = doc.get("auths")
+    if not isinstance(auths, dict):
+        return None
+    for key, entry in auths.items():
+        if (_host_of(key) not in wanted and key not in wanted) or not isinstance(entry, dict):
+            continue
+        if entry.get("auth"):
+            try:
+                user, sep, password = base64.b64decode(entry["auth"]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                raise ImageSourceError(f"{path}: invalid auth entry for {key}") from None
+            if not sep:
+                raise ImageSourceError(f"{path}: invalid auth entry for {key} (expected user:password)")
+            return Credentials(user, password)
+        if entry.get("username") and entry.get("password"):
+            return Credentials(str(entry["username"]), str(entry["password"]))
+    return None
+
+
+def _from_helper(name: str, server: str) -> Credentials | None:
+    """Ask `docker-credential-NAME get` (the Docker credential helper protocol); None if it has none."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ImageSourceError(f"invalid credential helper name {name!r} in Docker config")
+    binary = shutil.which(f"docker-credential-{name}")
+    if binary is None:
+        return None
+    try:
+        proc = subprocess.run(
+            [binary, "get"], input=server.encode(), capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ImageSourceError(f"credential helper docker-credential-{name} failed: {exc}") from None
+    if proc.returncode != 0:
+        return None  # "credentials not found in native keychain" and the like
+    try:
+        doc = json.loads(proc.stdout)
+        user, secret = doc["Username"], doc["Secret"]
+    except (ValueError, KeyError, TypeError):
+        raise ImageSourceError(f"credential helper docker-credential-{name} returned invalid JSON") from None
+    if not isinstance(user, str) or not isinstance(secret, str):
+        raise ImageSourceError(f"credential helper docker-credential-{name} returned invalid JSON")
+    # Helpers return the user "<token>" for identity tokens; those need OAuth2, which we don't speak.
+    return Credentials(user, secret) if user != "<token>" else None
+
+
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """`Bearer realm="…",service="…",scope="…"` -> ("bearer", {realm, service, scope})."""
+    scheme, _, rest = header.strip().partition(" ")
+    params = {
+        m.group(1).lower(): (m.group(2) if m.group(2) is not None else m.group(3))
+        for m in _PARAM.finditer(rest)
+    }
+    return scheme.lower(), {k: v.replace('\\"', '"') for k, v in params.items()}
+
+
+@dataclass
+class Authenticator:
+    """Answers 401 challenges for one registry; caches bearer tokens per scope."""
+
+    registry: str
+    credentials: Credentials | None = None
+    timeout: float = 30.0
+    _tokens: dict[tuple[str, str, str], tuple[str, float]] = field(default_factory=dict)
+    _by_scope: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    def cached(self, scope: str) -> str | None:
+        """The header that last answered a challenge for requests of `scope`, while valid."""
+        hit = self._by_scope.get(scope)
+        return hit[0] if hit and hit[1] > time.monotonic() else None
+
+    def authorize(self, challenge: str, scope: str, client: httpx.Client, what: str = "") -> str:
+        """The Authorization header value answering `challenge` for a request needing `scope`."""
+        value, expiry = self._answer(challenge, scope, client, what or self.registry)
+        self._by_scope[scope] = (value, expiry)
+        return value
+
+    def _answer(self, challenge: str, scope: str, client: httpx.Client, what: str) -> tuple[str, float]:
+        scheme, params = parse_challenge(challenge)
+        if scheme == "basic":
+            if self.credentials is None:
+                raise ImageSourceError(f"authentication required for {what} (no credentials found)")
+            return self.credentials.basic_header(), float("inf")
+        if scheme != "bearer" or not params.get("realm"):
+            raise ImageSourceError(
+                f"{self.registry}: unsupported authentication challenge {challenge[:80]!r}"
+            )
+        realm, service = params["realm"], params.get("service", "")
+        scope = params.get("scope") or scope
+        key = (realm, service, scope)
+        hit = self._tokens.get(key)
+        if not hit or hit[1] <= time.monotonic():
+            token, ttl = self._fetch_token(realm, service, scope, client, what)
+            # Refresh a little early so a token never expires mid-request.
+            hit = self._tokens[key] = (token, time.monotonic() + max(ttl - 10, 1))
+        return f"Bearer {hit[0]}", hit[1]
+
+    def _fetch_token(
+        self, realm: str, service: str, scope: str, client: httpx.Client, what: str
+    ) -> tuple[str, float]:
+        url = urlsplit(realm)
+        if url.scheme != "https" and not (url.scheme == "http" and url.hostname in LOOPBACK):
+            raise ImageSourceError(f"{self.registry}: refusing token realm {realm!r} (HTTPS required)")
+        query = {"service": service} if service else {}
+        if scope:
+            query["scope"] = scope
+        headers = {"Authorization": self.credentials.basic_header()} if self.credentials else {}
+        try:
+            resp = client.get(realm, params=query, headers=headers, timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            raise ImageSourceError(f"{self.registry}: cannot reach token service {realm}: {exc}") from None
+        if resp.status_code in (401, 403):
+            who = f"as {self.credentials.username}" if self.credentials else "anonymously"
+            raise ImageSourceError(
+                f"authentication failed for {self.registry} ({who}): token service refused"
+            )
+        if resp.status_code != 200:
+            raise ImageSourceError(f"{self.registry}: token service {realm} answered HTTP {resp.status_code}")
+        if len(resp.content) > TOKEN_LIMIT:
+            raise ImageSourceError(f"{self.registry}: token response too large")
+        try:
+            doc = resp.json()
+            token = doc.get("token") or doc.get("access_token")
+            ttl = float(doc.get("expires_in") or 60)
+        except (ValueError, AttributeError, TypeError):
+            raise ImageSourceError(f"{self.registry}: token service returned invalid JSON") from None
+        if not isinstance(token, str) or not token:
+            raise ImageSourceError(f"{self.registry}: token service returned no token")
+        return token, ttl

@@ -1,0 +1,108 @@
+"""`oci:PATH[:TAG]` — images in an OCI image layout directory (index.json + blobs/).
+
+The tag is looked up in index.json via `org.opencontainers.image.ref.name` (a bare
+tag, or a full name ending in `:TAG`); nested indexes and platform selection are
+handled by keelwatch.oci.resolve. Blob reads are digest-verified.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from keelwatch.errors import ImageSourceError
+from keelwatch.oci.image import DEFAULT_PLATFORM, MT_OCI_INDEX, Image
+from keelwatch.oci.reference import Reference, parse_reference
+from keelwatch.oci.resolve import MANIFEST_LIMIT, image_from_descriptor, parse_json, select_manifest
+from keelwatch.oci.verify import VerifyingReader, parse_digest, read_verified
+
+REF_NAME = "org.opencontainers.image.ref.name"
+
+
+class OciLayoutSource:
+    """Blobs of one OCI layout directory; every read is verified against its digest."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise ImageSourceError(f"OCI layout {self.path} does not exist or is not a directory")
+        if not (self.path / "index.json").is_file():
+            raise ImageSourceError(f"{self.path} is not an OCI layout (no index.json)")
+
+    def blob_path(self, digest: str) -> Path:
+        algo, hexpart = parse_digest(digest)  # validated: no path separators can get through
+        return self.path / "blobs" / algo / hexpart
+
+    def open_blob(self, digest: str, size: int | None = None) -> BinaryIO:
+        path = self.blob_path(digest)
+        try:
+            fh = path.open("rb")
+        except FileNotFoundError:
+            raise ImageSourceError(f"{self.path}: blob {digest} is missing") from None
+        except OSError as exc:
+            raise ImageSourceError(f"{self.path}: cannot read blob {digest}: {exc.strerror}") from None
+        return VerifyingReader(fh, digest, size)  # type: ignore[return-value]
+
+    def read_blob(self, desc: dict[str, Any], limit: int, what: str = "blob") -> bytes:
+        digest = desc["digest"]
+        return read_verified(self.open_blob(digest), digest, size=desc.get("size"), limit=limit, what=what)
+
+    def index(self) -> dict[str, Any]:
+        path = self.path / "index.json"
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ImageSourceError(f"{path}: {exc.strerror}") from None
+        if len(data) > MANIFEST_LIMIT:
+            raise ImageSourceError(f"{path} is too large")
+        doc = parse_json(data, str(path))
+        if not isinstance(doc.get("manifests"), list):
+            raise ImageSourceError(f"{path} has no manifests list")
+        return doc
+
+    def close(self) -> None:
+        return None
+
+
+def tag_of(desc: dict[str, Any]) -> str | None:
+    ann = desc.get("annotations")
+    return ann.get(REF_NAME) if isinstance(ann, dict) else None
+
+
+def find_tagged(index: dict[str, Any], tag: str | None, where: str, platform: str) -> dict[str, Any]:
+    """The top-level descriptor for `tag` (or the only/`latest` image when no tag is given)."""
+    entries = [d for d in index["manifests"] if isinstance(d, dict)]
+    if tag is not None:
+        hits = [d for d in entries if (t := tag_of(d)) and (t == tag or t.endswith(":" + tag))]
+        if not hits:
+            tags = sorted({t for d in entries if (t := tag_of(d))})
+            raise ImageSourceError(f"{where}: no image tagged {tag!r} (tags: {', '.join(tags) or 'none'})")
+        if len(hits) > 1:
+            return select_manifest({"manifests": hits}, platform, f"{where}:{tag}")
+        return hits[0]
+    if len(entries) == 1:
+        return entries[0]
+    if not entries:
+        raise ImageSourceError(f"{where}: index.json lists no images")
+    latest = [d for d in entries if tag_of(d) == "latest"]
+    if len(latest) == 1:
+        return latest[0]
+    if all(isinstance(d.get("platform"), dict) and not tag_of(d) for d in entries):
+        return select_manifest({"manifests": entries}, platform, where)
+    tags = ", ".join(sorted({t for d in entries if (t := tag_of(d))})) or "none"
+    raise ImageSourceError(
+        f"{where} holds {len(entries)} images; choose one with oci:PATH:TAG (tags: {tags})"
+    )
+
+
+def open_layout(ref: Reference | str, *, platform: str = DEFAULT_PLATFORM) -> Image:
+    """Resolve `oci:PATH[:TAG]` to an Image whose layers read from the layout."""
+    if isinstance(ref, str):
+        ref = parse_reference(ref if ref.startswith("oci:") else f"oci:{ref}")
+    assert ref.path is not None
+    source = OciLayoutSource(ref.path)
+    index = source.index()
+    if index.get("mediaType", MT_OCI_INDEX) != MT_OCI_INDEX:
+        raise ImageSourceError(f"{ref.path}/index.json has media type {index.get('mediaType')}")
+    desc = find_tagged(index, ref.tag, ref.path, platform)
+    return image_from_descriptor(ref.raw, desc, source.read_blob, platform, source=source)
