@@ -23,7 +23,7 @@ def remember_image(store: Store, scan: ScanResult, scan_id: int | None = None) -
     """Record (or refresh) an image's chain and names for lineage; idempotent per digest."""
     key = image_key(scan)
     now = datetime.now(UTC)
-    with store.session() as session, session.begin():
+    with store.write_session() as session:
         row = session.scalar(select(KnownImageRow).where(KnownImageRow.key == key))
         if row is None:
             row = KnownImageRow(key=key, refs=[], seen_at=now)

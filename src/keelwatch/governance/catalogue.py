@@ -138,7 +138,7 @@ class Catalogue:
             updated_at=now,
         )
         _apply_fields(entry, fields or {})
-        with self.store.session() as session, session.begin():
+        with self.store.write_session() as session:
             session.add(entry)
             session.add(_event(actor, "register", entry, "", workflow.CANDIDATE, "", {"ref": ref}))
         return entry, True
@@ -149,7 +149,7 @@ class Catalogue:
         if actor.team not in (self.expert_team, entry.owning_team or self.expert_team):
             raise PermissionDenied(f"{actor.name} (team {actor.team}) may not edit {entry.ref}")
         workflow.check_permission("edit", actor, self.expert_team)
-        with self.store.session() as session, session.begin():
+        with self.store.write_session() as session:
             current = session.get(BaseImage, entry.id)
             assert current is not None
             before = {k: _show(getattr(current, k)) for k in fields}
@@ -184,7 +184,7 @@ class Catalogue:
                 raise CatalogueError(
                     f"approval refused: policy {policy.get('policy')} fails ({', '.join(failed)})"
                 )
-        with self.store.session() as session, session.begin():
+        with self.store.write_session() as session:
             found = self.require(key)
             entry = session.get(BaseImage, found.id)
             assert entry is not None
@@ -202,7 +202,7 @@ class Catalogue:
         """Remember that `ref` pointed at `digest`; True when this pairing is new."""
         repository, tag = repository_of(ref)
         seen_at = seen_at or _now()
-        with self.store.session() as session, session.begin():
+        with self.store.write_session() as session:
             row = session.scalar(
                 select(TagRecord).where(
                     TagRecord.repository == repository, TagRecord.tag == tag, TagRecord.digest == digest

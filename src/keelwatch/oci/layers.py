@@ -39,6 +39,7 @@ OPAQUE_MARKER = ".wh..wh..opq"
 CHUNK = 1 << 20  # compressed bytes read and uncompressed bytes produced per step
 MAX_LINKS = 40  # symlink expansions per resolution, as Linux's MAXSYMLINKS
 MAX_WARNINGS = 50  # per layer; more are counted, not listed
+_THREAD_HASH_MIN = 8 << 20  # compressed bytes from which hashing runs on its own thread
 
 _BLOCK = 512
 _ZERO_BLOCK = bytes(_BLOCK)
@@ -60,7 +61,7 @@ class LayerLimits:
     max_ratio: int = 200  # uncompressed/compressed, checked once past ratio_threshold
     ratio_threshold: int = 256 << 20
     max_file_size: int = 256 << 20  # largest file content ever handed to a cataloger
-    max_entries: int = 2_000_000
+    max_entries: int = 1_000_000
     max_meta_size: int = 1 << 20  # pax records and GNU long names
 
 
@@ -166,8 +167,11 @@ class LayerReader:
         limits: LayerLimits = DEFAULT_LIMITS,
         progress: Callable[[int], None] | None = None,
         label: str = "layer",
+        size_hint: int | None = None,
     ) -> None:
         self._blob = blob
+        # A hashing thread pays off on big blobs only.
+        self._threaded_hash = size_hint is None or size_hint >= _THREAD_HASH_MIN
         self._diff_id = diff_id or None
         self._limits = limits
         self._progress = progress
@@ -180,7 +184,7 @@ class LayerReader:
         self.entries = 0
         self.verified = False  # True once the stream matched diff_id
         self._hash = None
-        self._hasher: _BackgroundHash | None = None
+        self._hasher: Any = None  # hashlib object or _BackgroundHash: both have update()
         self._buf = b""
         self._pos = 0
         self._next_chunk: Callable[[], bytes] | None = None
@@ -405,14 +409,15 @@ class LayerReader:
         if self._next_chunk is not None:
             raise self._error("a layer can be iterated only once")
         self._hash = _new_hash(self._diff_id, self._error) if self._diff_id else None
-        self._hasher = _BackgroundHash(self._hash) if self._hash is not None else None
+        if self._hash is not None:
+            self._hasher = _BackgroundHash(self._hash) if self._threaded_hash else self._hash
         self._next_chunk = self._checked_chunks().__next__
         try:
             yield from self._parse()
             self._drain()
         finally:
             self._current = None
-            if self._hasher is not None:
+            if isinstance(self._hasher, _BackgroundHash):
                 self._hasher.close()
         self._verify()
 
@@ -457,6 +462,9 @@ class LayerReader:
             if (stored + sum(hdr[148:156]) - 255) % 65521 != adler32(hdr) & 0xFFFF or stored < 0:
                 _check_checksum(hdr, self._tar_error)
             flag = hdr[156]
+            count += 1  # metadata headers count too: they cost parsing time
+            if count > max_entries:
+                raise self._error(f"more than {max_entries} entries (limit)")
             try:
                 size = int(hdr[124:135], 8)
                 if size < 0:
@@ -477,9 +485,6 @@ class LayerReader:
                     pax = _parse_pax(data, self._tar_error)
                 continue
 
-            count += 1
-            if count > max_entries:
-                raise self._error(f"more than {max_entries} entries (limit)")
             self.entries = count
 
             if pax:

@@ -1,0 +1,259 @@
+"""The scan engine: image -> per-layer catalogues (cached by diff_id) -> merged ScanResult.
+
+Each layer is streamed once (`keelwatch.oci.layers`); every regular file (or
+hardlink to one) whose path matches a cataloger's globs is read, bounded, and
+offered to `cataloger.parse(path, data)`. A cataloger that raises or returns
+garbage costs a warning naming the file, never the scan. Layers whose catalogue is
+in the cache are not opened at all. The merged, attributed packages then go through
+each cataloger's `finalize` with the facts of the visible files and the OS identity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from keelwatch.catalog.base import FileResult
+from keelwatch.errors import KeelwatchError, LayerError
+from keelwatch.model import ImageInfo, Package, ScanResult
+from keelwatch.oci.image import Image
+from keelwatch.oci.layers import DEFAULT_LIMITS, FILE, HARDLINK, OPAQUE, SYMLINK, WHITEOUT, LayerLimits
+from keelwatch.scan.cache import LayerCache, cataloger_signature
+from keelwatch.scan.globs import PathMatcher
+from keelwatch.scan.merge import LayerCatalogue, merge_layers
+
+Progress = Callable[[int, int, int], None]
+# Bytes of matched file content kept per layer so hardlinks to them can be parsed too.
+_HARDLINK_KEEP = 64 << 20
+# Symlinks recorded per layer (for resolving /etc/os-release and friends); bounds memory
+# and cache size against a layer made of nothing but links.
+MAX_SYMLINKS = 100_000
+
+
+def default_catalogers() -> list[Any]:
+    from keelwatch.catalog import ALL_CATALOGERS
+
+    return [c() if isinstance(c, type) else c for c in ALL_CATALOGERS]
+
+
+def _name(cat: Any) -> str:
+    return str(getattr(cat, "name", type(cat).__name__))
+
+
+def _parse(cat: Any, path: str, data: bytes, warnings: list[str]) -> FileResult | None:
+    """One cataloger on one file; any failure becomes a warning naming the file."""
+    name = _name(cat)
+    if len(data) > getattr(cat, "max_file_size", len(data)):
+        warnings.append(f"{path}: skipped by {name}, {len(data)} bytes is over its size limit")
+        return None
+    try:
+        result = cat.parse(path, data)
+    except Exception as exc:  # a cataloger bug or hostile input must not end the scan
+        warnings.append(f"{path}: {name} cataloger failed: {type(exc).__name__}: {exc}")
+        return None
+    if not isinstance(result, FileResult) or not all(isinstance(p, Package) for p in result.packages):
+        warnings.append(f"{path}: {name} cataloger returned an invalid result")
+        return None
+    for pkg in result.packages:
+        if not pkg.locations:
+            pkg.locations = [path]
+    return result
+
+
+def catalogue_entries(
+    reader: Any, match: Callable[[str], tuple[Any, ...]], limits: LayerLimits
+) -> LayerCatalogue:
+    """Stream one layer's entries (a LayerReader or DirReader) into its catalogue."""
+    cat = LayerCatalogue()
+    files = cat.files
+    warnings = cat.warnings
+    kept: dict[str, bytes] = {}  # matched file content, for hardlinks later in the layer
+    kept_bytes = 0
+    max_file = limits.max_file_size
+    for entry in reader:
+        etype = entry.type
+        if etype == FILE:
+            cats = match(entry.path)
+            if not cats:
+                continue
+            limit = min(max_file, max(getattr(c, "max_file_size", max_file) for c in cats))
+            data = reader.read(limit)
+            if data is None:
+                files[entry.path] = {}
+                continue
+            if kept_bytes + len(data) <= _HARDLINK_KEEP:
+                kept[entry.path] = data
+                kept_bytes += len(data)
+            files[entry.path] = _parse_all(cats, entry.path, data, warnings)
+        elif etype == WHITEOUT:
+            cat.whiteouts.append(entry.path)
+        elif etype == OPAQUE:
+            cat.opaque.append(entry.path)
+        elif etype == SYMLINK:
+            if len(cat.symlinks) < MAX_SYMLINKS:
+                cat.symlinks[entry.path] = entry.linkname
+            elif len(cat.symlinks) == MAX_SYMLINKS:
+                cat.symlinks[entry.path] = entry.linkname
+                warnings.append(f"more than {MAX_SYMLINKS} symlinks: later ones are not resolved")
+            if match(entry.path):
+                files[entry.path] = None
+        elif etype == HARDLINK:
+            cats = match(entry.path)
+            if not cats:
+                continue
+            cat.hardlinks[entry.path] = entry.linkname
+            data = kept.get(entry.linkname)
+            if data is None:
+                if entry.linkname not in files:
+                    warnings.append(f"{entry.path}: hardlink target {entry.linkname} not readable, skipped")
+                files[entry.path] = {}
+                continue
+            kept[entry.path] = data  # same object: a chain of hardlinks resolves too
+            files[entry.path] = _parse_all(cats, entry.path, data, warnings)
+        elif match(entry.path):  # a directory or device now occupies a catalogued path
+            files[entry.path] = None
+    warnings.extend(reader.warnings)
+    return cat
+
+
+def _parse_all(cats: Sequence[Any], path: str, data: bytes, warnings: list[str]) -> dict[str, FileResult]:
+    out: dict[str, FileResult] = {}
+    for c in cats:
+        result = _parse(c, path, data, warnings)
+        if result is not None:
+            out[_name(c)] = result
+    return out
+
+
+def _platform(image: Image) -> str:
+    cfg = image.config or {}
+    if cfg.get("os") and cfg.get("architecture"):
+        plat = f"{cfg['os']}/{cfg['architecture']}"
+        return f"{plat}/{cfg['variant']}" if cfg.get("variant") else plat
+    return image.platform or ""
+
+
+def scan_image(
+    image: Image,
+    catalogers: Sequence[Any] | None = None,
+    *,
+    cache: LayerCache | None = None,
+    progress: Progress | None = None,
+    limits: LayerLimits = DEFAULT_LIMITS,
+) -> ScanResult:
+    """Catalogue every layer (from the cache where possible), merge, finalize."""
+    from keelwatch.oci.dirsource import DirSource
+
+    cats = list(default_catalogers() if catalogers is None else catalogers)
+    match = PathMatcher(cats)
+    signature = cataloger_signature(cats, extra=f"max_file={limits.max_file_size}")
+    n = len(image.layers)
+    catalogues: list[LayerCatalogue] = []
+    for index, layer in enumerate(image.layers):
+        catalogue = cache.get(layer.diff_id, signature) if cache is not None and layer.diff_id else None
+        if catalogue is None:
+            label = f"layer {index} ({layer.diff_id or layer.digest or 'directory'})"
+            blob = None
+            if isinstance(image.source, DirSource):
+                reader: Any = image.source.reader()
+            else:
+                from keelwatch.oci.layers import LayerReader
+
+                on_bytes = None
+                if progress is not None:
+
+                    def on_bytes(done: int, index: int = index) -> None:
+                        progress(index, n, done)
+
+                blob = image.open_layer(index)
+                reader = LayerReader(
+                    blob,
+                    diff_id=layer.diff_id,
+                    limits=limits,
+                    progress=on_bytes,
+                    label=label,
+                    size_hint=layer.size or None,
+                )
+            try:
+                catalogue = catalogue_entries(reader, match, limits)
+            except KeelwatchError:
+                raise
+            except (OSError, EOFError) as exc:
+                raise LayerError(f"{label}: cannot read: {exc}") from None
+            finally:
+                if blob is not None:
+                    blob.close()
+            if cache is not None and reader.verified:
+                cache.put(layer.diff_id, signature, catalogue)
+        if progress is not None:
+            progress(index, n, layer.size)
+        catalogues.append(catalogue)
+
+    merged = merge_layers(catalogues, [layer.diff_id for layer in image.layers])
+    warnings = list(cache.warnings) if cache is not None else []
+    warnings.extend(merged.warnings)
+    packages: list[Package] = []
+    for c in cats:
+        name = _name(c)
+        pkgs = merged.packages.get(name, [])
+        facts = merged.facts.get(name, [])
+        try:
+            out = c.finalize(pkgs, facts, merged.os_info)
+        except Exception as exc:
+            warnings.append(f"{name} cataloger failed to finalize: {type(exc).__name__}: {exc}")
+            out = pkgs
+        if not isinstance(out, list) or not all(isinstance(p, Package) for p in out):
+            warnings.append(f"{name} cataloger returned an invalid finalize result")
+            out = pkgs
+        packages.extend(out)
+    _restore_attribution(packages, merged.packages)
+
+    info = ImageInfo(
+        ref=image.ref,
+        digest=image.manifest_digest,
+        config_digest=image.config_digest,
+        platform=_platform(image),
+        os=merged.os_info,
+        layers=list(image.layers),
+        labels=image.labels,
+        annotations=dict(image.annotations),
+        created=(image.config or {}).get("created"),
+    )
+    return ScanResult(image=info, packages=packages, warnings=warnings)
+
+
+def _restore_attribution(packages: list[Package], before: dict[str, list[Package]]) -> None:
+    """finalize may build new Package objects: keep the layer each identity was attributed to."""
+    if all(p.layer_index is not None for p in packages):
+        return
+    layer_of = {p.key(): (p.layer_index, p.layer_diff_id) for ps in before.values() for p in ps}
+    for p in packages:
+        if p.layer_index is None and (hit := layer_of.get(p.key())):
+            p.layer_index, p.layer_diff_id = hit
+
+
+def scan_reference(
+    ref: str,
+    *,
+    platform: str = "linux/amd64",
+    insecure: bool = False,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    catalogers: Sequence[Any] | None = None,
+) -> ScanResult:
+    """Resolve `ref` (`dir:PATH`, `oci:`, `docker-archive:` or a registry reference) and scan it."""
+    if ref.startswith("dir:"):
+        from keelwatch.oci.dirsource import open_dir
+
+        image = open_dir(ref[4:])
+        cache = None
+    else:
+        from keelwatch.oci.resolve import open_image
+
+        image = open_image(ref, platform=platform, insecure=insecure)
+        cache = LayerCache() if use_cache else None
+    try:
+        return scan_image(image, catalogers, cache=cache, progress=progress)
+    finally:
+        if image.source is not None:
+            image.source.close()

@@ -1,0 +1,191 @@
+"""Open the store: one engine, migrations to head on open, sessions and write transactions.
+
+SQLite (the default, embedded, file under `config.data_home()`) runs in WAL mode
+with foreign keys and a busy timeout; its write transactions start with
+BEGIN IMMEDIATE so concurrent writers wait for each other instead of failing
+with "database is locked" half-way. PostgreSQL is used when the URL says so
+(`postgresql+psycopg://...`). Migrations ship inside the package and run
+programmatically: no alembic.ini is needed.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from keelwatch import config
+from keelwatch.errors import StoreError
+
+MIGRATIONS = Path(__file__).with_name("alembic")
+_PG_MIGRATION_LOCK = 0x6B77_0001  # pg_advisory_lock key: one migrator at a time
+
+
+def _describe(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except exc.ArgumentError:
+        return url
+
+
+def _first_line(err: BaseException) -> str:
+    orig = getattr(err, "orig", None) or err
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+
+
+class Store:
+    """A migrated database: `session()` for ORM work, `write()` for bulk Core writes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.url = engine.url
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """An ORM session in one write transaction (BEGIN IMMEDIATE on SQLite), committed on success."""
+        with self.write() as conn, Session(bind=conn, expire_on_commit=False) as session:
+            yield session
+            session.flush()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self, lock: str | None = None) -> Iterator[Connection]:
+        """One atomic transaction: committed on success, rolled back on any exception.
+
+        `lock` names a PostgreSQL transaction-scoped advisory lock so two updates of
+        the same feed serialise (SQLite's BEGIN IMMEDIATE already serialises writers).
+        """
+        conn = self.engine.connect()
+        if self.is_sqlite:
+            conn = conn.execution_options(kw_begin="IMMEDIATE")
+        try:
+            with conn.begin():
+                if lock and not self.is_sqlite:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": lock})
+                yield conn
+        finally:
+            conn.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.dispose()
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite so BEGIN is ours (see `_on_begin`).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("kw_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _migrate(engine: Engine) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return
+    conn = engine.connect()
+    if engine.dialect.name == "sqlite":
+        conn = conn.execution_options(kw_begin="IMMEDIATE")
+    try:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            conn.commit()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+        conn.commit()
+    finally:
+        if engine.dialect.name == "postgresql":
+            conn.rollback()
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            conn.commit()
+        conn.close()
+
+
+def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+    """Connect to the store at `url` (default: `config.db_url()`) and migrate it to head."""
+    url = url or config.db_url()
+    shown = _describe(url)
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        raise StoreError(f"invalid store URL {shown!r}") from None
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database
+        if db and db != ":memory:" and not db.startswith("file:"):
+            parent = Path(db).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise StoreError(f"cannot open store {shown}: directory {parent} does not exist")
+        kwargs["connect_args"] = {"timeout": 30}
+    elif parsed.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {"connect_timeout": 10}
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(url, **kwargs)
+    except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as err:
+        raise StoreError(f"cannot open store {shown}: {_first_line(err)}") from None
+    if engine.dialect.name == "sqlite":
+        _sqlite_setup(engine)
+    elif engine.dialect.name != "postgresql":
+        engine.dispose()
+        raise StoreError(f"cannot open store {shown}: only SQLite and PostgreSQL are supported")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        if migrate:
+            _migrate(engine)
+    except exc.SQLAlchemyError as err:
+        engine.dispose()
+        raise StoreError(f"cannot open store {shown}: {_first_line(err)}") from None
+    return Store(engine)
+
+
+def pack(obj: Any) -> bytes:
+    """Compact JSON, zlib-compressed: how the store keeps documents (scans, advisories)."""
+    import json
+
+    return zlib.compress(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode(), 1)
+
+
+def unpack(data: bytes) -> Any:
+    import json
+
+    return json.loads(zlib.decompress(data))
