@@ -218,6 +218,7 @@ def scan_image(
         labels=image.labels,
         annotations=dict(image.annotations),
         created=(image.config or {}).get("created"),
+        history_length=len((image.config or {}).get("history") or []),
     )
     return ScanResult(image=info, packages=packages, warnings=warnings)
 
