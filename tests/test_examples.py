@@ -1,0 +1,153 @@
+"""The example images: real content, deterministic, and what a scan of them must find."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from keelwatch.model import ScanResult
+from keelwatch.scan import scan_reference
+
+REPO = Path(__file__).resolve().parent.parent
+# Wheels and the npm tree are cached here between runs (git-ignored), as `make run` does.
+DOWNLOADS = REPO / ".keelwatch-run" / "downloads"
+BUILT = ["debian-base", "python-base", "app-python", "app-node", "debian-base-multiarch", "noannot"]
+
+pytestmark = pytest.mark.slow
+
+
+def load_builder():
+    spec = importlib.util.spec_from_file_location("kw_build_images", REPO / "examples" / "build_images.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def builder():
+    return load_builder()
+
+
+@pytest.fixture(scope="module")
+def images(builder, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    out = tmp_path_factory.mktemp("examples")
+    digests = builder.build(out, BUILT, docker_archive=True, downloads=DOWNLOADS)
+    return out, digests
+
+
+def scan(ref: str, **kw) -> ScanResult:
+    return scan_reference(ref, use_cache=False, **kw)
+
+
+def pkgs(result: ScanResult, kind: str) -> set[tuple[str, str]]:
+    return {(p.name, p.version) for p in result.packages if p.type == kind}
+
+
+def installed_debs() -> set[tuple[str, str]]:
+    out = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${db:Status-Status}\t${Package}\t${Version}\n"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rows = [line.split("\t") for line in out.splitlines()]
+    return {(name, version) for status, name, version in rows if status == "installed"}
+
+
+def test_debian_base_packages_equal_dpkg_query(images) -> None:
+    out, _ = images
+    result = scan(f"oci:{out / 'debian-base'}")
+    assert result.image.os.id == "debian"
+    assert pkgs(result, "deb") == installed_debs()
+    labels = result.image.labels
+    for key in ("authors", "version", "source", "revision", "vendor", "created"):
+        assert labels[f"org.opencontainers.image.{key}"]
+        assert result.image.annotations[f"org.opencontainers.image.{key}"]
+
+
+def test_builds_are_deterministic(images, builder, tmp_path: Path) -> None:
+    out, digests = images
+    index = json.loads((out / "debian-base" / "index.json").read_text())
+    assert index["manifests"][0]["digest"] == digests["debian-base"]
+    # Built again, alone: its parents are not written, yet every digest of the chain is the same.
+    again = builder.build(tmp_path / "again", ["app-python"], downloads=DOWNLOADS)
+    assert again == {"app-python": digests["app-python"]}
+
+
+def _manifest(layout: Path) -> dict:
+    index = json.loads((layout / "index.json").read_text())
+    return json.loads((layout / "blobs" / "sha256" / index["manifests"][0]["digest"][7:]).read_text())
+
+
+def _config(layout: Path) -> dict:
+    return json.loads((layout / "blobs" / "sha256" / _manifest(layout)["config"]["digest"][7:]).read_text())
+
+
+def test_app_python_old_releases_and_whiteout(images) -> None:
+    out, _ = images
+    result = scan(f"oci:{out / 'app-python'}")
+    found = {(p.name.lower(), p.version): p for p in result.packages if p.type == "python"}
+    for name, version in [
+        ("requests", "2.19.1"),
+        ("urllib3", "1.24.1"),
+        ("jinja2", "2.10"),
+        ("pyyaml", "5.3"),
+        ("markupsafe", "1.1.0"),
+        ("certifi", "2018.4.16"),
+        ("idna", "2.7"),
+        ("chardet", "3.0.4"),
+    ]:
+        assert (name, version) in found, name
+        assert found[(name, version)].layer_index == 2
+    assert ("six", "1.11.0") not in found  # installed in layer 2, whited out in layer 3
+    assert found[("six", "1.16.0")].layer_index == 1
+    assert found[("pip", "24.3.1")].layer_index == 1
+    assert len(pkgs(result, "deb")) == len(installed_debs())
+
+
+def test_chain_annotations(images) -> None:
+    out, digests = images
+    parents = {"python-base": "debian-base", "app-python": "python-base"}
+    for child, parent in parents.items():
+        ann = _manifest(out / child).get("annotations", {})
+        assert ann["org.opencontainers.image.base.digest"] == digests[parent]
+        assert ann["org.opencontainers.image.base.name"].startswith(f"keelwatch.example/{parent}:")
+        plain = _manifest(out / "noannot" / child).get("annotations", {})
+        assert "org.opencontainers.image.base.digest" not in plain
+        # the child's layers start with all of the parent's
+        parent_ids = _config(out / parent)["rootfs"]["diff_ids"]
+        assert _config(out / child)["rootfs"]["diff_ids"][: len(parent_ids)] == parent_ids
+
+
+def test_app_node_packages(images) -> None:
+    out, _ = images
+    result = scan(f"oci:{out / 'app-node'}")
+    npm = pkgs(result, "npm")
+    for pkg in [("express", "4.17.1"), ("lodash", "4.17.15"), ("minimist", "1.2.0")]:
+        assert pkg in npm
+    lock = json.loads((REPO / "examples" / "app-node" / "package-lock.json").read_text())
+    locked = {
+        (path.rsplit("node_modules/", 1)[1], meta["version"])
+        for path, meta in lock["packages"].items()
+        if path.startswith("node_modules/")
+    }
+    assert locked <= npm
+
+
+def test_multiarch_and_docker_archive(images) -> None:
+    out, _ = images
+    arm = scan(f"oci:{out / 'debian-base-multiarch'}", platform="linux/arm64/v8")
+    assert arm.image.platform == "linux/arm64/v8"
+    assert pkgs(arm, "deb") == installed_debs()
+    amd = scan(f"oci:{out / 'debian-base-multiarch'}", platform="linux/amd64")
+    assert amd.image.layers != arm.image.layers
+    archive = scan(f"docker-archive:{out / 'app-python.docker.tar'}")
+    oci = scan(f"oci:{out / 'app-python'}")
+    assert {p.key() for p in archive.packages} == {p.key() for p in oci.packages}
