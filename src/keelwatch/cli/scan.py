@@ -1,8 +1,11 @@
-"""`keelwatch scan REF`: catalogue an image and print (or write) it as a table, JSON or an SBOM.
+"""`keelwatch scan REF`: catalogue an image, match it against the stored vulnerability data,
+and print (or write) it as a table, JSON, an SBOM or SARIF.
 
-Errors from resolving or reading the image are KeelwatchErrors: keelwatch.cli.main prints
-them as one line and exits 2. Output to --output is written atomically, so a failed scan
-never leaves a half-written file behind.
+The scan is kept in the store (so `rescan` can re-match it when data changes, and lineage
+knows the image) unless `--no-store`. Errors from resolving or reading the image are
+KeelwatchErrors: keelwatch.cli.main prints them as one line and exits 2. `--fail-on`
+exits 1 when an unsuppressed finding is at or above that severity (a CI gate). Output to
+--output is written atomically, so a failed scan never leaves a half-written file behind.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ from pathlib import Path
 
 import typer
 
+SEVERITIES = ("negligible", "low", "medium", "high", "critical")
+
 
 class Format(StrEnum):
     table = "table"
     json = "json"
     cyclonedx = "cyclonedx"
     spdx = "spdx"
+    sarif = "sarif"
 
 
 def scan(
@@ -29,23 +35,70 @@ def scan(
     platform: str = typer.Option(
         "linux/amd64", "--platform", help="platform to pick from a multi-arch index"
     ),
-    insecure: bool = typer.Option(False, "--insecure", help="allow plain-HTTP registries"),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="allow plain-HTTP registries on loopback addresses"
+    ),
     no_cache: bool = typer.Option(False, "--no-cache", help="do not use or fill the layer catalogue cache"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    no_vulns: bool = typer.Option(False, "--no-vulns", help="packages only: skip vulnerability matching"),
+    no_store: bool = typer.Option(False, "--no-store", help="do not keep this scan in the store"),
+    severity: str | None = typer.Option(None, "--severity", help="show findings at or above this severity"),
+    fail_on: str | None = typer.Option(
+        None, "--fail-on", help="exit 1 on a finding at or above this severity"
+    ),
+    vex: list[Path] | None = typer.Option(None, "--vex", help="OpenVEX document (repeatable)"),
+    ignore_file: list[Path] | None = typer.Option(
+        None, "--ignore-file", help="ignore file (YAML; repeatable)"
+    ),
 ) -> None:
-    """Scan an image for installed packages (deb, apk, rpm, python, npm)."""
-    from keelwatch.cli.common import layer_progress, write_output
+    """Scan an image: its packages (deb, apk, rpm, python, npm) and their vulnerabilities."""
+    from keelwatch.cli.common import err_console, layer_progress, write_output
     from keelwatch.errors import KeelwatchError
     from keelwatch.sbom import render
     from keelwatch.scan import scan_reference
 
+    for name, value in (("--severity", severity), ("--fail-on", fail_on)):
+        if value is not None and value not in SEVERITIES:
+            raise KeelwatchError(f"{name}: unknown severity {value!r} (one of {', '.join(SEVERITIES)})")
     if output is not None and not output.resolve().parent.is_dir():
         raise KeelwatchError(f"--output: directory {output.resolve().parent} does not exist")
+    if no_vulns and fmt is Format.sarif:
+        raise KeelwatchError("--format sarif reports findings: it cannot be combined with --no-vulns")
     with layer_progress(quiet) as progress:
         result = scan_reference(
             ref, platform=platform, insecure=insecure, use_cache=not no_cache, progress=progress
         )
-    write_output(render(result, fmt.value), output)
+    findings = None
+    if not no_vulns or not no_store:
+        from keelwatch.app.vulns import scan_findings
+
+        matched = scan_findings(
+            result, store_scan=not no_store, match=not no_vulns, vex=vex or [], ignore_files=ignore_file or []
+        )
+        for line in matched.messages:
+            err_console.print(f"[yellow]note:[/] {line}", highlight=False)
+        findings = matched.findings
+    shown = findings
+    if findings is not None and severity is not None:
+        floor = SEVERITIES.index(severity)
+        shown = [
+            f
+            for f in findings
+            if f.severity.level in SEVERITIES and SEVERITIES.index(f.severity.level) >= floor
+        ]
+    write_output(render(result, fmt.value, findings=shown), output)
+    if fail_on is not None and findings:
+        floor = SEVERITIES.index(fail_on)
+        gate = [
+            f
+            for f in findings
+            if not f.suppressed
+            and f.severity.level in SEVERITIES
+            and SEVERITIES.index(f.severity.level) >= floor
+        ]
+        if gate:
+            err_console.print(f"{len(gate)} finding(s) at or above {fail_on}: failing (--fail-on {fail_on})")
+            raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ FORMATS: dict[str, str] = {
     "json": "jsonout",
     "cyclonedx": "cyclonedx",
     "spdx": "spdx",
+    "sarif": "sarif",
 }
 
 

@@ -122,6 +122,103 @@ def build_bom(result: ScanResult) -> Bom:
     return bom
 
 
+_SEVERITIES = {
+    "critical": "CRITICAL",
+    "high": "HIGH",
+    "medium": "MEDIUM",
+    "low": "LOW",
+    "negligible": "INFO",
+    "unknown": "UNKNOWN",
+}
+
+
+def add_vulnerabilities(bom: Bom, result: ScanResult, findings: Sequence[Any]) -> None:
+    """The `vulnerabilities` section: one entry per finding, affecting its package's component."""
+    from decimal import Decimal
+
+    from cyclonedx.model.impact_analysis import ImpactAnalysisJustification, ImpactAnalysisState
+    from cyclonedx.model.vulnerability import (
+        BomTarget,
+        Vulnerability,
+        VulnerabilityAnalysis,
+        VulnerabilityRating,
+        VulnerabilityReference,
+        VulnerabilityScoreSource,
+        VulnerabilitySeverity,
+        VulnerabilitySource,
+    )
+
+    refs = {(p.type, p.name, p.version): _ref(p, i) for i, p in enumerate(result.packages)}
+    for f in findings:
+        severity = VulnerabilitySeverity(_SEVERITIES.get(f.severity.level, "UNKNOWN").lower())
+        method = {
+            "CVSS_V3": VulnerabilityScoreSource.CVSS_V3_1,
+            "CVSS_V4": VulnerabilityScoreSource.CVSS_V4,
+        }.get(f.severity.source, VulnerabilityScoreSource.OTHER)
+        rating = VulnerabilityRating(
+            score=Decimal(str(f.severity.score)) if f.severity.score is not None else None,
+            severity=severity,
+            method=method,
+            vector=f.severity.vector or None,
+        )
+        props = [Property(name="keelwatch:fixedVersions", value=", ".join(f.fixed_versions) or "none")]
+        if f.kev.flag:
+            props.append(Property(name="keelwatch:kev:dateAdded", value=f.kev.date_added or "yes"))
+        if f.epss is not None:
+            props.append(Property(name="keelwatch:epss:score", value=str(f.epss.score)))
+            props.append(Property(name="keelwatch:epss:percentile", value=str(f.epss.percentile)))
+        if f.layer_index is not None:
+            props.append(Property(name="keelwatch:layer:index", value=str(f.layer_index)))
+        if f.remediation.command:
+            props.append(Property(name="keelwatch:remediation", value=f.remediation.command))
+        analysis = None
+        if f.suppression is not None:
+            analysis = VulnerabilityAnalysis(
+                state=ImpactAnalysisState.NOT_AFFECTED
+                if f.suppression.status in ("", "not_affected")
+                else ImpactAnalysisState.RESOLVED,
+                justification=_justification(ImpactAnalysisJustification, f.suppression.justification),
+                detail=f.suppression.reason or None,
+            )
+        ref = refs.get((f.package.type, f.package.name, f.package.version))
+        bom.vulnerabilities.add(
+            Vulnerability(
+                bom_ref=f"vuln-{f.id}-{ref or f.package.name}",
+                id=f.id,
+                source=VulnerabilitySource(name=(f.sources[0]["source"] if f.sources else "keelwatch")),
+                references=[
+                    VulnerabilityReference(id=a, source=VulnerabilitySource(name="alias")) for a in f.aliases
+                ],
+                ratings=[rating],
+                description=f.summary or None,
+                recommendation=f.remediation.advice or f.remediation.command or None,
+                affects=[BomTarget(ref=ref)] if ref else [],
+                analysis=analysis,
+                properties=props,
+            )
+        )
+
+
+# OpenVEX justification -> the nearest CycloneDX one
+_VEX_TO_CDX = {
+    "component_not_present": "code_not_present",
+    "vulnerable_code_not_present": "code_not_present",
+    "vulnerable_code_not_in_execute_path": "code_not_reachable",
+    "vulnerable_code_cannot_be_controlled_by_adversary": "requires_environment",
+    "inline_mitigations_already_exist": "protected_by_mitigating_control",
+}
+
+
+def _justification(enum: Any, text: str) -> Any:
+    try:
+        return enum(_VEX_TO_CDX.get(text, text)) if text else None
+    except ValueError:
+        return None
+
+
 def render(result: ScanResult, *, findings: Sequence[Any] | None = None) -> str:
-    """CycloneDX 1.6 JSON; `findings` is accepted for the later `vulnerabilities` section."""
-    return JsonV1Dot6(build_bom(result)).output_as_string(indent=2) + "\n"
+    """CycloneDX 1.6 JSON, with a `vulnerabilities` section when findings are given."""
+    bom = build_bom(result)
+    if findings:
+        add_vulnerabilities(bom, result, findings)
+    return JsonV1Dot6(bom).output_as_string(indent=2) + "\n"

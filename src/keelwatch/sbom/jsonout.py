@@ -14,13 +14,32 @@ from keelwatch.model import ScanResult
 SCHEMA = "keelwatch/scan/v1"
 
 
-def to_document(result: ScanResult) -> dict[str, Any]:
-    return {"schema": SCHEMA, **result.to_dict()}
+def to_document(result: ScanResult, findings: Sequence[Any] | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {"schema": SCHEMA, **result.to_dict()}
+    if findings is not None:
+        doc["findings"] = [f.to_dict() for f in findings]
+        doc["summary"] = summarise(findings)
+    return doc
+
+
+def summarise(findings: Sequence[Any]) -> dict[str, Any]:
+    """Counts by severity (suppressed ones apart), with fix and KEV counts."""
+    by_severity: dict[str, int] = {}
+    active = [f for f in findings if not f.suppressed]
+    for f in active:
+        by_severity[f.severity.level] = by_severity.get(f.severity.level, 0) + 1
+    return {
+        "findings": len(active),
+        "suppressed": len(findings) - len(active),
+        "by_severity": by_severity,
+        "fixable": sum(1 for f in active if f.fixed_versions),
+        "kev": sum(1 for f in active if f.kev.flag),
+    }
 
 
 def render(result: ScanResult, *, findings: Sequence[Any] | None = None) -> str:
-    """Pretty JSON; `findings` is accepted for the matcher's later `findings` section."""
-    return json.dumps(to_document(result), indent=2, ensure_ascii=False) + "\n"
+    """Pretty JSON: the scan, plus `findings` and `summary` when vulnerabilities were matched."""
+    return json.dumps(to_document(result, findings), indent=2, ensure_ascii=False) + "\n"
 
 
 def parse(text: str) -> ScanResult:

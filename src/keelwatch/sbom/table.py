@@ -43,4 +43,47 @@ def render(result: ScanResult, *, findings: Sequence[Any] | None = None, width: 
         console.print(f"warning  {warning}", markup=False)
     console.print()
     console.print(table)
+    if findings is not None:
+        console.print()
+        _findings_table(console, result, findings)
     return buf.getvalue()
+
+
+_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "negligible": 4, "unknown": 5}
+
+
+def _findings_table(console: Console, result: ScanResult, findings: Sequence[Any]) -> None:
+    """Most urgent first: severity, known exploited, EPSS; suppressed ones last and marked."""
+    active = [f for f in findings if not f.suppressed]
+    if not findings:
+        console.print("findings 0", markup=False)
+        return
+    counts = ", ".join(
+        f"{level} {n}" for level in _ORDER if (n := sum(1 for f in active if f.severity.level == level))
+    )
+    console.print(f"findings {len(active)} ({counts or 'none'}), suppressed {len(findings) - len(active)}")
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for col in ("ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "KEV", "EPSS", "LAYER", "FIX"):
+        table.add_column(col, overflow="fold")
+
+    def urgency(f: Any) -> tuple[Any, ...]:
+        return (
+            f.suppressed,
+            _ORDER.get(f.severity.level, 9),
+            not f.kev.flag,
+            -(f.epss.score if f.epss else 0),
+        )
+
+    for f in sorted(findings, key=urgency):
+        table.add_row(
+            f.id + (" (suppressed)" if f.suppressed else ""),
+            f.severity.level,
+            f.package.name,
+            f.package.version,
+            ", ".join(f.fixed_versions) or "no fix yet",
+            "yes" if f.kev.flag else "",
+            f"{f.epss.score:.3f}" if f.epss else "",
+            "-" if f.layer_index is None else str(f.layer_index),
+            f.remediation.command or f.remediation.advice,
+        )
+    console.print(table)
