@@ -6,9 +6,22 @@ RUN_DIR ?= .keelwatch-run
 setup:
 	@bash scripts/setup.sh
 
+SHARED_DATA ?= ../shared/data
+
+# The main job on the embedded default (SQLite under $(RUN_DIR)/home): build the example
+# images, load vulnerability data (an offline mirror when one is at hand, else the
+# publishers), then scan the example application and show its lineage.
 run: setup
 	KEELWATCH_HOME=$(RUN_DIR)/home uv run python examples/build_images.py --out $(RUN_DIR)/images
+	@if [ -d "$(SHARED_DATA)" ]; then \
+	  KEELWATCH_HOME=$(RUN_DIR)/home uv run keelwatch db update --from $(SHARED_DATA); \
+	else \
+	  KEELWATCH_HOME=$(RUN_DIR)/home uv run keelwatch db update || echo "run: no vulnerability data reachable; findings will be empty"; \
+	fi
+	KEELWATCH_HOME=$(RUN_DIR)/home uv run keelwatch scan -q oci:$(RUN_DIR)/images/debian-base --no-vulns -f json -o $(RUN_DIR)/debian-base.json
+	KEELWATCH_HOME=$(RUN_DIR)/home uv run keelwatch scan -q oci:$(RUN_DIR)/images/python-base --no-vulns -f json -o $(RUN_DIR)/python-base.json
 	KEELWATCH_HOME=$(RUN_DIR)/home uv run keelwatch scan oci:$(RUN_DIR)/images/app-python
+	KEELWATCH_HOME=$(RUN_DIR)/home uv run keelwatch lineage oci:$(RUN_DIR)/images/app-python
 
 test: setup
 	@bash scripts/services.sh

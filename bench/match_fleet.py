@@ -174,7 +174,7 @@ def main() -> None:
     import os
 
     os.environ.setdefault("KEELWATCH_HOME", str(args.db / "home"))
-    from keelwatch.cli.rescan import rescan
+    from keelwatch.app.rescan import rescan
     from keelwatch.store.db import open_store
 
     for n in args.images or [1000, 10000]:

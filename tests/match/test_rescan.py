@@ -61,7 +61,7 @@ def test_rescan_reports_new_and_fixed(full_store, cli) -> None:  # type: ignore[
 
 
 def test_rescan_errors(full_store, cli) -> None:  # type: ignore[no-untyped-def]
-    from keelwatch.cli.rescan import rescan
+    from keelwatch.app.rescan import rescan
     from keelwatch.errors import KeelwatchError
 
     with pytest.raises(KeelwatchError, match="no stored scan with id 987654"):
@@ -70,7 +70,7 @@ def test_rescan_errors(full_store, cli) -> None:  # type: ignore[no-untyped-def]
 
 def test_rescan_on_both_backends(store, shared_data) -> None:  # type: ignore[no-untyped-def]
     """The fan-out aggregates links in SQL (GROUP_CONCAT / string_agg): run it on SQLite and PostgreSQL."""
-    from keelwatch.cli.rescan import rescan
+    from keelwatch.app.rescan import rescan
     from keelwatch.store.scans import save_scan
     from keelwatch.vulndb.feeds.update import update
 

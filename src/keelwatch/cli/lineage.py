@@ -69,7 +69,7 @@ def lineage(
         return
     table = Table(title=f"lineage of {result.image} (level {result.level})")
     for column in ("level", "image", "digest", "source", "layers", "note"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for a in result.ancestors:
         note = f"outdated: tag now {a.current_digest}" if a.outdated else ("" if a.scanned else "not scanned")
         table.add_row(str(a.level), a.name, (a.key or "")[:19], a.source, str(a.layer_count or "?"), note)
