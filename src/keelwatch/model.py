@@ -139,13 +139,18 @@ class ScanResult:
     image: ImageInfo
     packages: list[Package] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # The resolved base-image lineage (keelwatch.lineage.Lineage.to_dict()), when known.
+    lineage: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "image": self.image.to_dict(),
             "packages": [p.to_dict() for p in self.packages],
             "warnings": list(self.warnings),
         }
+        if self.lineage is not None:
+            data["lineage"] = self.lineage
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScanResult:
@@ -153,4 +158,5 @@ class ScanResult:
             image=ImageInfo.from_dict(data["image"]),
             packages=[Package.from_dict(p) for p in data.get("packages", [])],
             warnings=list(data.get("warnings", [])),
+            lineage=data.get("lineage"),
         )

@@ -64,10 +64,13 @@ def scan_findings(
                 "no vulnerability data yet: run `keelwatch db update` (findings will be empty)"
             )
         lineage = FleetLineage(store, catalogue).resolve(result)
+        result.lineage = lineage.to_dict()
         first_own = lineage.first_own_layer if lineage.ancestors else None
         matched = match_packages(
             result.packages, result.image.os, kb, first_own_layer=first_own, suppressor=suppressor
         )
+        for finding in matched.findings:
+            attribute(finding, lineage)
         out.findings = list(matched.findings)
         out.messages.extend(matched.warnings)
         out.messages.extend(getattr(matched, "notes", []))
@@ -76,6 +79,15 @@ def scan_findings(
         return out
     finally:
         store.dispose()
+
+
+def attribute(finding: Any, lineage: Any) -> None:
+    """Say which level of the lineage brought the vulnerable package in."""
+    index = finding.layer_index
+    if index is None or index >= len(lineage.layer_levels):
+        return
+    finding.origin_level = lineage.layer_levels[index]
+    finding.origin = lineage.origin_of_layer(index)
 
 
 def _has_data(store: Any) -> bool:

@@ -23,9 +23,9 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
-    from keelwatch.cli import db, governance, lineage, push, rescan, scan
+    from keelwatch.cli import db, governance, lineage, push, registry, rescan, scan
 
-    for module in (scan, push, db, rescan, lineage, governance):
+    for module in (scan, push, db, rescan, lineage, governance, registry):
         module.register(app)
 
 

@@ -50,6 +50,15 @@ def _jaccard(a: set[Any], b: set[Any]) -> float:
     return len(a & b) / len(a | b) if a or b else 1.0
 
 
+def _layered(a: ScanResult, b: ScanResult) -> bool:
+    """One image is built on the other (its layers start with all of the other's): a base and
+    its derivative share the OS packages by construction, so that is lineage, not duplication."""
+    la = [layer.diff_id for layer in a.image.layers]
+    lb = [layer.diff_id for layer in b.image.layers]
+    short, long = sorted((la, lb), key=len)
+    return bool(short) and len(short) < len(long) and long[: len(short)] == short
+
+
 def similar_images(
     scans: Sequence[ScanResult], threshold: float = 0.85, max_listed: int = 20
 ) -> list[SimilarPair]:
@@ -65,6 +74,8 @@ def similar_images(
     for i, (sa, na, va, osa, ra) in enumerate(prepared):
         for sb, nb, vb, osb, rb in prepared[i + 1 :]:
             if osa != osb or sa.image.digest == sb.image.digest and sa.image.digest:
+                continue
+            if _layered(sa, sb):
                 continue
             pair = SimilarPair(
                 sa.image.ref,

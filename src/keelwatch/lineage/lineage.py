@@ -147,7 +147,7 @@ def resolve_lineage(
         )
     _apply_annotation(image, known, ancestors, notes)
     if current_digest is not None:
-        _flag_outdated(ancestors, current_digest, notes)
+        _flag_outdated(ancestors, current_digest, notes, image.key, known)
     level = len(ancestors) + 1
     return Lineage(
         image=image.display_name,
@@ -197,19 +197,35 @@ def _apply_annotation(
     )
 
 
-def _flag_outdated(ancestors: list[Ancestor], current_digest: TagResolver, notes: list[str]) -> None:
-    """A base whose tag now points at another digest: the image is built on an outdated base."""
+def _flag_outdated(
+    ancestors: list[Ancestor],
+    current_digest: TagResolver,
+    notes: list[str],
+    own_key: str,
+    known: Mapping[str, KnownImage],
+) -> None:
+    """A base whose tag now points at another digest: the image is built on an outdated base.
+
+    Every tag the base was seen under counts (its display name is just the first one), and
+    not when the tag now points at the image itself: a rebuild layered on its own previous
+    version is that tag's newest build, not a child of an outdated base.
+    """
     for ancestor in ancestors:
-        if not ancestor.key or "@" in ancestor.name or ancestor.name == ancestor.key:
+        if not ancestor.key:
             continue
-        now = current_digest(ancestor.name)
-        if now and now != ancestor.key:
-            ancestor.outdated = True
-            ancestor.current_digest = now
-            notes.append(
-                f"built on an outdated base: {ancestor.name} was {ancestor.key}, now points at {now}; "
-                "rebuild to pick up the new base"
-            )
+        seen_as = known[ancestor.key].refs if ancestor.key in known else ()
+        for name in dict.fromkeys((ancestor.name, *seen_as)):
+            if "@" in name or name == ancestor.key:
+                continue
+            now = current_digest(name)
+            if now and now != ancestor.key and now != own_key:
+                ancestor.outdated = True
+                ancestor.current_digest = now
+                notes.append(
+                    f"built on an outdated base: {name} was {ancestor.key}, now points at {now}; "
+                    "rebuild to pick up the new base"
+                )
+                break
 
 
 def _layer_levels(n_layers: int, ancestors: list[Ancestor], own_level: int) -> list[int]:

@@ -25,13 +25,17 @@ def to_document(result: ScanResult, findings: Sequence[Any] | None = None) -> di
 def summarise(findings: Sequence[Any]) -> dict[str, Any]:
     """Counts by severity (suppressed ones apart), with fix and KEV counts."""
     by_severity: dict[str, int] = {}
+    by_level: dict[str, dict[str, int]] = {}
     active = [f for f in findings if not f.suppressed]
     for f in active:
         by_severity[f.severity.level] = by_severity.get(f.severity.level, 0) + 1
+        level = by_level.setdefault(str(f.origin_level) if f.origin_level is not None else "unknown", {})
+        level[f.severity.level] = level.get(f.severity.level, 0) + 1
     return {
         "findings": len(active),
         "suppressed": len(findings) - len(active),
         "by_severity": by_severity,
+        "by_level": by_level,
         "fixable": sum(1 for f in active if f.fixed_versions),
         "kev": sum(1 for f in active if f.kev.flag),
     }

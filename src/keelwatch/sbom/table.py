@@ -24,7 +24,18 @@ def header(result: ScanResult) -> list[str]:
         f"digest   {img.digest or '-'}",
         f"platform {img.platform or '-'}   os {os_name}   layers {len(img.layers)}",
         f"packages {len(result.packages)}",
+        *_lineage_lines(result),
     ]
+
+
+def _lineage_lines(result: ScanResult) -> list[str]:
+    lineage = result.lineage
+    if not lineage:
+        return []
+    chain = [f"{a['name']} (level {a['level']})" for a in lineage.get("ancestors", [])]
+    lines = [f"lineage  level {lineage.get('level')}: " + " -> ".join([*chain, "this image"])]
+    lines.extend(f"note     {note}" for note in lineage.get("notes", []))
+    return lines
 
 
 def render(result: ScanResult, *, findings: Sequence[Any] | None = None, width: int = 120) -> str:
@@ -63,7 +74,7 @@ def _findings_table(console: Console, result: ScanResult, findings: Sequence[Any
     )
     console.print(f"findings {len(active)} ({counts or 'none'}), suppressed {len(findings) - len(active)}")
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for col in ("ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "KEV", "EPSS", "LAYER", "FIX"):
+    for col in ("ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "KEV", "EPSS", "FROM", "FIX"):
         table.add_column(col, overflow="fold")
 
     def urgency(f: Any) -> tuple[Any, ...]:
@@ -83,7 +94,14 @@ def _findings_table(console: Console, result: ScanResult, findings: Sequence[Any
             ", ".join(f.fixed_versions) or "no fix yet",
             "yes" if f.kev.flag else "",
             f"{f.epss.score:.3f}" if f.epss else "",
-            "-" if f.layer_index is None else str(f.layer_index),
+            _origin(f),
             f.remediation.command or f.remediation.advice,
         )
     console.print(table)
+
+
+def _origin(finding: Any) -> str:
+    """Lineage level that brought the package in (layer index when the lineage is unknown)."""
+    if finding.origin_level is not None:
+        return "this image" if finding.origin == "from this image" else f"level {finding.origin_level}"
+    return "-" if finding.layer_index is None else f"layer {finding.layer_index}"

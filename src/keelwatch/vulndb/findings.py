@@ -77,6 +77,10 @@ class Finding:
     sources: list[dict[str, str]] = field(default_factory=list)  # [{"source", "id"}] of the records
     remediation: Remediation = field(default_factory=Remediation)
     suppression: Suppression | None = None
+    # Where the package's layer came from in the image's lineage: "from base `X` (level 1)",
+    # "from intermediate `Y` (level 2)", "from this image"; empty when lineage is unknown.
+    origin: str = ""
+    origin_level: int | None = None
 
     @property
     def suppressed(self) -> bool:
@@ -115,4 +119,6 @@ class Finding:
             sources=list(data.get("sources") or []),
             remediation=Remediation(**(data.get("remediation") or {})),
             suppression=Suppression(**supp) if supp else None,
+            origin=data.get("origin", ""),
+            origin_level=data.get("origin_level"),
         )
