@@ -21,6 +21,7 @@ def _image_files() -> dict[str, Path | bytes | str]:
     sdist = DIR / "six-1.16.0.egg-info.PKG-INFO"
     files[f"{SITE}/six.egg-info/PKG-INFO"] = sdist  # directory form, as setuptools installs it
     files["/opt/app/six-1.16.0-py3.11.egg-info"] = sdist  # single-file form (distutils)
+    files[f"{SITE}/six-1.16.0-py3.11.egg/EGG-INFO/PKG-INFO"] = sdist  # an unpacked egg (easy_install)
     return files
 
 

@@ -1,4 +1,4 @@
-"""The python cataloger: installed distributions from *.dist-info/METADATA and *.egg-info.
+"""The python cataloger: installed distributions from *.dist-info/METADATA, *.egg-info and eggs.
 
 Like Syft's python-installed-package-cataloger: every METADATA / PKG-INFO (and the
 single-file `*.egg-info` form) is one package, so a distribution present both as
@@ -85,9 +85,10 @@ class PythonCataloger:
         "**/*.dist-info/METADATA",
         "**/*.egg-info/PKG-INFO",
         "**/*.egg-info",
+        "**/EGG-INFO/PKG-INFO",  # an unpacked egg directory (easy_install / setuptools eggs)
     )
     max_file_size: ClassVar[int] = 16 * 1024 * 1024
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
 
     def parse(self, path: str, data: bytes) -> FileResult:
         warnings: list[str] = []
