@@ -162,7 +162,9 @@ def _transition(action: str):  # type: ignore[no-untyped-def]
                 local = entry.ref.startswith(("oci:", "docker-archive:", "dir:"))
                 pinned = entry.ref if local else f"{entry.ref}@{entry.digest}"  # check exactly this digest
                 report = check_image(store, pinned, load_policy(policy), insecure=insecure).to_dict()
-            entry = cat.transition(entry.digest, action, actor(), reason, report, require_policy=require)
+            entry = cat.transition(
+                entry.digest, action, actor(), reason, report, require_policy=require or report is not None
+            )
         console.print(f"{entry.ref} {entry.digest}: {entry.state}")
 
     command.__doc__ = f"{action.capitalize()} a base image (recorded in the audit log)."
