@@ -76,6 +76,7 @@ def measure(cmd: list[str], env: dict[str, str]) -> Run:
 
 
 def keelwatch_cmd(image: Path, out: Path) -> list[str]:
+    """A catalogue-only scan, like Syft's: no vulnerability matching, nothing kept in the store."""
     return [
         str(VENV_BIN / "keelwatch"),
         "scan",
@@ -83,6 +84,8 @@ def keelwatch_cmd(image: Path, out: Path) -> list[str]:
         "--format",
         "json",
         "--quiet",
+        "--no-vulns",
+        "--no-store",
         "-o",
         str(out),
     ]

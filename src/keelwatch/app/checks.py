@@ -61,7 +61,7 @@ def check_image(
             fleet.known[parent.key].annotations.get("org.opencontainers.image.created")
         )
     subject = PolicySubject(
-        ref=ref if "://" not in ref else result.image.ref,
+        ref=ref,
         digest=result.image.digest,
         is_base=entry is not None or is_base_ref(result.image.ref, namespace),
         lineage=lineage,
