@@ -137,3 +137,17 @@ def test_tag_history_and_current_digest(store) -> None:
         "sha256:new",
     ]
     assert cat.current_digest("reg.example/base/other:1") is None
+
+
+def test_tag_history_is_per_platform(store) -> None:
+    """A multi-arch tag points at one image per platform: checking arm64 must not make amd64 look moved."""
+    cat = Catalogue(store, "platform-experts")
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    ref = "reg.example/base/debian-slim:12"
+    cat.record_tag(ref, "sha256:amd", t0, platform="linux/amd64")
+    cat.record_tag(ref, "sha256:arm", t0 + timedelta(hours=1), platform="linux/arm64/v8")
+    assert cat.current_digest(ref, "linux/amd64") == "sha256:amd"
+    assert cat.current_digest(ref, "linux/arm64") == "sha256:arm"  # arm64 and arm64/v8 are one platform
+    assert cat.current_digest(ref) == "sha256:arm"  # no platform: the latest of any
+    assert cat.record_tag(ref, "sha256:amd2", t0 + timedelta(days=7), platform="linux/amd64")
+    assert cat.current_digest(ref, "linux/amd64") == "sha256:amd2"

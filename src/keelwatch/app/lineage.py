@@ -94,7 +94,12 @@ class FleetLineage:
                 image.labels,
                 image.preference,
             )
-        return resolve_lineage(image, self.index, self.known, self.catalogue.current_digest)
+        platform = scan.image.platform
+
+        def current(ref: str) -> str | None:
+            return self.catalogue.current_digest(ref, platform)
+
+        return resolve_lineage(image, self.index, self.known, current)
 
     def derived_from(self, key: str) -> list[KnownImage]:
         """Every known image built (directly or not) on the image `key`: who to alert."""

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from keelwatch.app.lineage import remember_image
 from keelwatch.app.scanning import Progress, scan_and_store
 from keelwatch.errors import ImageSourceError, KeelwatchError
-from keelwatch.governance.catalogue import Catalogue, repository_of
+from keelwatch.governance.catalogue import Catalogue, platform_key, repository_of
 from keelwatch.governance.models import KnownImageRow, TagRecord
 from keelwatch.governance.workflow import Actor
 from keelwatch.model import ScanResult
@@ -236,7 +236,7 @@ def sync_registry(
         total = sum(len(t) for t in tags.values())
         done = 0
         for repo, repo_tags in tags.items():
-            current = _current_digests(store, repository_of(f"{host}/{repo}:latest")[0])
+            current = _current_digests(store, repository_of(f"{host}/{repo}:latest")[0], platform)
             for tag, top in zip(repo_tags, _heads(client, repo, repo_tags), strict=True):
                 tag_ref = f"{host}/{repo}:{tag}"
                 if progress is not None:
@@ -289,7 +289,7 @@ def _sync_tag(
             )
             digest = stored.result.image.digest or digest  # the tag may have moved since the HEAD
             seen.known.add(digest)
-        catalogue.record_tag(tag_ref, digest)
+        catalogue.record_tag(tag_ref, digest, platform=platform)
         # another platform's image of the same index is not a move
         moved_from = previous if previous and previous != digest and previous not in siblings else None
         return TagOutcome(tag_ref, status, digest, moved_from, first_seen=previous is None)
@@ -316,13 +316,13 @@ def _heads(client: RegistryClient, repo: str, tags: list[str]) -> list[str | Non
         return list(pool.map(head, tags))
 
 
-def _current_digests(store: Store, repository: str) -> dict[str, str]:
-    """tag -> the digest it pointed at most recently, for one repository, in one query
-    (the same order as Catalogue.current_digest: last seen, then newest row)."""
+def _current_digests(store: Store, repository: str, platform: str) -> dict[str, str]:
+    """tag -> the digest it pointed at most recently for `platform`, for one repository, in one
+    query (the same order as Catalogue.current_digest: last seen, then newest row)."""
     with store.session() as session:
         rows = session.execute(
             select(TagRecord.tag, TagRecord.digest)
-            .where(TagRecord.repository == repository)
+            .where(TagRecord.repository == repository, TagRecord.platform.in_((platform_key(platform), "")))
             .order_by(TagRecord.last_seen, TagRecord.id)
         ).all()
     return {tag: digest for tag, digest in rows}

@@ -41,5 +41,5 @@ def scan_and_store(
     scan_id = save_scan(store, result)
     remember_image(store, result, scan_id)
     if catalogue is not None and is_registry_ref(ref) and result.image.digest and "@" not in ref:
-        catalogue.record_tag(ref, result.image.digest)
+        catalogue.record_tag(ref, result.image.digest, platform=result.image.platform or platform)
     return StoredScan(scan_id, result)

@@ -55,7 +55,7 @@ def scan_findings(
                 and "@" not in ref
                 and not ref.startswith(("oci:", "docker-archive:", "dir:"))
             ):
-                catalogue.record_tag(ref, result.image.digest)
+                catalogue.record_tag(ref, result.image.digest, platform=result.image.platform)
         if not match:
             return out
         kb = SqlKnowledgeBase(store)

@@ -198,14 +198,18 @@ class Catalogue:
         return entry
 
     # -- tags over time ----------------------------------------------------------
-    def record_tag(self, ref: str, digest: str, seen_at: datetime | None = None) -> bool:
-        """Remember that `ref` pointed at `digest`; True when this pairing is new."""
+    def record_tag(self, ref: str, digest: str, seen_at: datetime | None = None, platform: str = "") -> bool:
+        """Remember that `ref` pointed at `digest` (the image for `platform`); True when new."""
         repository, tag = repository_of(ref)
+        platform = platform_key(platform)
         seen_at = seen_at or _now()
         with self.store.write_session() as session:
             row = session.scalar(
                 select(TagRecord).where(
-                    TagRecord.repository == repository, TagRecord.tag == tag, TagRecord.digest == digest
+                    TagRecord.repository == repository,
+                    TagRecord.tag == tag,
+                    TagRecord.platform == platform,
+                    TagRecord.digest == digest,
                 )
             )
             if row is not None:
@@ -213,13 +217,18 @@ class Catalogue:
                 return False
             session.add(
                 TagRecord(
-                    repository=repository, tag=tag, digest=digest, first_seen=seen_at, last_seen=seen_at
+                    repository=repository,
+                    tag=tag,
+                    platform=platform,
+                    digest=digest,
+                    first_seen=seen_at,
+                    last_seen=seen_at,
                 )
             )
             return True
 
-    def current_digest(self, ref: str) -> str | None:
-        """What the tag pointed at most recently, as far as keelwatch has seen."""
+    def current_digest(self, ref: str, platform: str = "") -> str | None:
+        """What the tag pointed at most recently for `platform` (for any platform when empty)."""
         repository, tag = repository_of(ref)
         with self.store.session() as session:
             stmt = (
@@ -227,6 +236,8 @@ class Catalogue:
                 .where(TagRecord.repository == repository, TagRecord.tag == tag)
                 .order_by(TagRecord.last_seen.desc(), TagRecord.id.desc())
             )
+            if platform:
+                stmt = stmt.where(TagRecord.platform.in_((platform_key(platform), "")))
             return session.scalars(stmt).first()
 
     def tag_history(self, ref: str) -> list[TagRecord]:
@@ -238,6 +249,12 @@ class Catalogue:
                 .order_by(TagRecord.first_seen)
             )
             return list(session.scalars(stmt))
+
+
+def platform_key(platform: str) -> str:
+    """One spelling per platform: arm64 means arm64/v8, as registries match it."""
+    key = platform.strip().lower()
+    return key[: -len("/v8")] if key.endswith("arm64/v8") else key
 
 
 def _oci_metadata(scan: ScanResult) -> dict[str, str]:

@@ -93,13 +93,16 @@ class TagRecord(Base):
 
     __tablename__ = "tag_history"
     __table_args__ = (
-        UniqueConstraint("repository", "tag", "digest", name="uq_tag_history"),
+        UniqueConstraint("repository", "tag", "platform", "digest", name="uq_tag_history_platform"),
         Index("ix_tag_history_repo_tag", "repository", "tag"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     repository: Mapped[str] = mapped_column(String(1024))  # registry/repository
     tag: Mapped[str] = mapped_column(String(256))
+    # the platform whose image the digest is ("linux/amd64"): one tag of a multi-arch index
+    # points at one image per platform; "" for records made before platforms were kept
+    platform: Mapped[str] = mapped_column(String(64), default="")
     digest: Mapped[str] = mapped_column(String(128))
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
