@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from keelwatch.compare.findings import FindingRef
 from keelwatch.model import ScanResult
 from keelwatch.policy.subject import FindingFacts
 from keelwatch.store.db import Store
+from keelwatch.vulndb.findings import Finding
 
 
-def match_scan(store: Store, result: ScanResult) -> list[Any]:
+def match_scan(store: Store, result: ScanResult) -> list[Finding]:
     """The matcher's findings for one scan against the stored vulnerability data."""
     from keelwatch.store.kb import SqlKnowledgeBase
     from keelwatch.vulndb.match import match_packages
@@ -18,48 +17,31 @@ def match_scan(store: Store, result: ScanResult) -> list[Any]:
     return list(match_packages(result.packages, result.image.os, SqlKnowledgeBase(store)).findings)
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
-
-
-def as_refs(findings: list[Any]) -> list[FindingRef]:
-    out = []
-    for f in findings:
-        package = _get(f, "package")
-        fixed = _get(f, "fixed_versions") or []
-        out.append(
-            FindingRef(
-                id=_get(f, "id"),
-                package=_get(package, "name", ""),
-                package_type=_get(package, "type", ""),
-                severity=_severity_level(f),
-                layer_index=_get(f, "layer_index"),
-                fixed_version=fixed[0] if fixed else None,
-            )
+def as_refs(findings: list[Finding]) -> list[FindingRef]:
+    """What diff and base advice compare: flaw, package, severity, layer, first fix."""
+    return [
+        FindingRef(
+            id=f.id,
+            package=f.package.name,
+            package_type=f.package.type,
+            severity=f.severity.level,
+            layer_index=f.layer_index,
+            fixed_version=f.fixed_versions[0] if f.fixed_versions else None,
         )
-    return out
+        for f in findings
+    ]
 
 
-def as_facts(findings: list[Any]) -> list[FindingFacts]:
-    out = []
-    for f in findings:
-        if _get(f, "suppressed"):
-            continue
-        kev = _get(f, "kev")
-        out.append(
-            FindingFacts(
-                id=_get(f, "id"),
-                severity=_severity_level(f),
-                fixed=bool(_get(f, "fixed_versions")),
-                kev=bool(_get(kev, "flag", kev) if kev else False),
-                package=_get(_get(f, "package"), "name", ""),
-            )
+def as_facts(findings: list[Finding]) -> list[FindingFacts]:
+    """What policy rules judge: unsuppressed findings with severity, fix and KEV."""
+    return [
+        FindingFacts(
+            id=f.id,
+            severity=f.severity.level,
+            fixed=bool(f.fixed_versions),
+            kev=f.kev.flag,
+            package=f.package.name,
         )
-    return out
-
-
-def _severity_level(finding: Any) -> str:
-    severity = _get(finding, "severity")
-    if isinstance(severity, str):
-        return severity
-    return _get(severity, "level", "unknown") or "unknown"
+        for f in findings
+        if not f.suppressed
+    ]
