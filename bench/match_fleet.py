@@ -4,17 +4,18 @@ The fleet is built from real package sets: this machine's dpkg status (names, so
 packages, versions), the PyPI package names of the OSV PyPI data and the Alpine secdb
 package names, with per-image variations: Debian 10/11/12 or Alpine v3.8-v3.11, ~10% of
 packages dropped, many versions shifted to a published (older) fix version of that
-release, so images are vulnerable the way old images are. Each image is saved through
-the real store (`store.scans.save_scan`); then `rescan(store)` (what `keelwatch rescan
---all` runs) re-matches every scan against OSV PyPI + DSA/DLA + Alpine secdb + KEV.
+release, so images are vulnerable the way old images are. The fleet is saved through
+the real store (`store.scans.save_scans`, 1,000 scans per transaction); then
+`rescan(store)` (what `keelwatch rescan --all` runs) re-matches every scan against OSV
+PyPI + DSA/DLA + Alpine secdb + KEV.
 
-    uv run python bench/match_fleet.py --images 1000 --images 10000 [--db DIR] [--data DIR]
+    uv run python bench/match_fleet.py --images 1000 --images 10000 --images 100000 [--db DIR] [--data DIR]
 
 The store for each size is kept in DIR (default .keelwatch-run/bench-match) and
 reused on the next run, so only the first run pays for saving the fleet. Each size is
-rescanned twice: cold (the previous matches deleted first: every scan's package links
-are read from `scan_packages` and every scan's findings written) and warm (what a
-periodic rescan after a data update costs: links and digests from the last match).
+rescanned twice: cold (the previous matches deleted first: every scan's package set is
+read and every scan's finding list written) and warm (what a periodic rescan after a
+data update costs: digests from the last match, only changed scans rewritten).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import re
 import time
 import zipfile
 from collections import defaultdict
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 from keelwatch.model import ImageInfo, OSInfo, Package, ScanResult
@@ -95,14 +98,14 @@ def alpine_versions(data: Path) -> dict[str, dict[str, list[str]]]:
 RELEASES = {"10": "buster", "11": "bullseye", "12": "bookworm"}
 
 
-def make_fleet(n: int, data: Path, seed: int = 7) -> list[ScanResult]:
+def make_fleet(n: int, data: Path, seed: int = 7) -> Iterator[ScanResult]:
+    """The fleet, one image at a time (100,000 images do not fit in memory at once)."""
     rng = random.Random(seed)
     debs = dpkg_packages()
     fixes = dsa_versions(data)
     pypi = pypi_versions(data)
     pypi_names = sorted(pypi)
     alpine = alpine_versions(data)
-    fleet = []
     for i in range(n):
         packages: list[Package] = []
         if rng.random() < 0.2:
@@ -131,19 +134,27 @@ def make_fleet(n: int, data: Path, seed: int = 7) -> list[ScanResult]:
             digest=f"sha256:{i:064x}",
             os=os_info,
         )
-        fleet.append(ScanResult(image=image, packages=packages))
-    return fleet
+        yield ScanResult(image=image, packages=packages)
 
 
 def build_store(db_dir: Path, n: int, data: Path) -> str:
+    from sqlalchemy import func, select
+
     from keelwatch.store.db import open_store
-    from keelwatch.store.scans import _save as save_into
-    from keelwatch.store.scans import scan_count
+    from keelwatch.store.findings_models import ScanPackageSet
+    from keelwatch.store.scans import save_scans, scan_count
     from keelwatch.vulndb.feeds.update import update
 
     db_dir.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{db_dir / f'fleet-{n}.db'}"
+    path = db_dir / f"fleet-{n}.db"
+    url = f"sqlite:///{path}"
     store = open_store(url)
+    with store.read() as conn:
+        sets = conn.execute(select(func.count()).select_from(ScanPackageSet)).scalar_one()
+    if sets < scan_count(store):  # built before scans kept package sets: build it again
+        store.dispose()
+        path.unlink()
+        store = open_store(url)
     try:
         if scan_count(store) < n:
             t0 = time.perf_counter()
@@ -151,15 +162,14 @@ def build_store(db_dir: Path, n: int, data: Path) -> str:
                 results = update(store, ["osv", "debian-dsa", "debian-dla", "alpine-secdb", "kev"], str(data))
                 records = sum(r.records for r in results)
                 print(f"  data import: {time.perf_counter() - t0:.1f}s ({records} records)")
-            t0 = time.perf_counter()
             have = scan_count(store)
-            fleet = make_fleet(n, data)[have:]
-            # the store's own save path, 200 scans per transaction (one per scan costs a commit each)
-            for i in range(0, len(fleet), 200):
-                with store.write() as conn:
-                    for scan in fleet[i : i + 200]:
-                        save_into(conn, scan)
-            print(f"  saved {len(fleet)} scans: {time.perf_counter() - t0:.1f}s")
+            t0, c0 = time.perf_counter(), time.process_time()
+            saved = len(save_scans(store, islice(make_fleet(n, data), have, None), batch=1000))
+            elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+            print(
+                f"  built and saved {saved} scans (save_scans): {elapsed:.1f}s wall, {cpu:.1f}s CPU "
+                f"({saved / elapsed:.0f} scans/s)"
+            )
     finally:
         store.dispose()
     return url
@@ -177,7 +187,7 @@ def main() -> None:
     from keelwatch.app.rescan import rescan
     from keelwatch.store.db import open_store
 
-    for n in args.images or [1000, 10000]:
+    for n in args.images or [1000, 10000, 100000]:
         print(f"fleet of {n} images")
         url = build_store(args.db, n, args.data)
         store = open_store(url)

@@ -84,3 +84,52 @@ def test_rescan_on_both_backends(store, shared_data) -> None:  # type: ignore[no
     assert first[a].findings > first[b].findings > 0
     assert [second[i].findings for i in (a, b)] == [first[i].findings for i in (a, b)]
     assert not second[a].first_match and second[a].new == second[a].fixed == []
+
+
+def test_bulk_save_and_package_sets_on_both_backends(store, shared_data) -> None:  # type: ignore[no-untyped-def]
+    """`save_scans` gives `save_scan`'s ids; the packed package sets and the links give one answer."""
+    from sqlalchemy import delete, select
+
+    from keelwatch.app.rescan import rescan
+    from keelwatch.store.db import pack
+    from keelwatch.store.findings_models import ScanMatch, ScanPackageSet
+    from keelwatch.store.models import Scan
+    from keelwatch.store.scans import load_scan, save_scan, save_scans
+    from keelwatch.vulndb.feeds.update import update
+
+    [res] = [r for r in update(store, ["osv"], str(shared_data)) if r.feed == "osv:PyPI"]
+    assert res.status == "updated"
+    pkgs = [Package("requests", "2.19.1", "python"), Package("urllib3", "1.24.1", "python")]
+    a, b, a2, c = (
+        scan(pkgs, "registry.example/a:1"),
+        scan(pkgs[:1], "registry.example/b:1"),
+        scan(pkgs[1:], "registry.example/a:1"),  # the same image again in the batch: the last one wins
+        scan([], "registry.example/c:1"),
+    )
+    ids = save_scans(store, [a, b, a2, c], batch=3)
+    assert ids[0] == ids[2] and len(set(ids)) == 3
+    stored = load_scan(store, ids[0])
+    assert stored is not None and [p.name for p in stored.packages] == ["urllib3"]
+    assert save_scans(store, [a, b], batch=10) == ids[:2]  # re-saved in place
+    # the stored document is exactly what `save_scan` always stored: pack(result.to_dict())
+    rich = Package("bash", "5.0-4", "deb", purl="pkg:deb/debian/bash@5.0-4", source_name="bash")
+    rich.licenses, rich.locations, rich.metadata = ["GPL-3"], ["/var/lib/dpkg/status"], {"arch": "amd64"}
+    [rid] = save_scans(store, [scan([rich], "registry.example/rich:1")])
+    with store.read() as conn:
+        blob = conn.execute(select(Scan.result).where(Scan.id == rid)).scalar_one()
+    assert blob == pack(scan([rich], "registry.example/rich:1").to_dict())
+    assert save_scan(store, c) == ids[3]
+    by_set = {d.scan_id: d for d in rescan(store).images}
+    assert by_set[ids[0]].findings > by_set[ids[1]].findings > 0 and by_set[ids[3]].findings == 0
+    # scans saved before package sets existed: the links (scan_packages) give the same figures
+    with store.write() as conn:
+        conn.execute(delete(ScanPackageSet))
+        conn.execute(delete(ScanMatch))
+    by_links = {d.scan_id: d for d in rescan(store).images}
+    assert {i: (d.findings, d.by_severity) for i, d in by_links.items()} == {
+        i: (d.findings, d.by_severity) for i, d in by_set.items()
+    }
+    # and the cached links of that match serve the next one
+    again = {d.scan_id: d for d in rescan(store).images}
+    assert all(not d.first_match and d.new == d.fixed == [] for d in again.values())
+    assert {i: d.findings for i, d in again.items()} == {i: d.findings for i, d in by_set.items()}

@@ -1,17 +1,21 @@
 """Re-match stored scans against the current vulnerability data (`keelwatch rescan`).
 
-No image is pulled: the store's fleet package index (`package_versions` +
-`scan_packages`) says which distinct packages each scan holds, so every distinct
+No image is pulled: the store's fleet package index (`package_versions` + each scan's
+packed package set, `scan_package_sets`; `scan_packages` links for scans saved before
+the sets existed) says which distinct packages each scan holds, so every distinct
 (ecosystem, name, version) of the whole fleet is evaluated once and the findings are
 fanned out to the scans. Each scan's last match is kept (`scan_matches`), so the
 report says what is new and what was fixed since the previous match.
+
+A scan's figures are summed per package: a finding key reported by two of its packages
+(same type, name and version, different source package) counts twice.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import zlib
-from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,22 +99,12 @@ def _links(conn: Any, scan_ids: list[int] | None) -> dict[int, list[int]]:
     return out
 
 
-def _pack_ids(ids: list[int]) -> bytes:
-    return zlib.compress(array("q", sorted(ids)).tobytes(), 1)
-
-
-def _unpack_ids(blob: bytes) -> list[int]:
-    out = array("q")
-    out.frombytes(zlib.decompress(blob))
-    return out.tolist()
-
-
 def rescan(store: Any, scan_ids: list[int] | None = None, *, save: bool = True) -> RescanReport:
     """Re-match `scan_ids` (all scans when None) and record each scan's new match."""
     from sqlalchemy import update
 
-    from keelwatch.store.db import pack, unpack
-    from keelwatch.store.findings_models import ScanMatch
+    from keelwatch.store.db import unpack
+    from keelwatch.store.findings_models import ScanMatch, ScanPackageSet, pack_ids, unpack_ids
     from keelwatch.store.kb import SqlKnowledgeBase
     from keelwatch.store.models import PackageVersion, Scan
     from keelwatch.vulndb.ecosystems import query_parts
@@ -119,7 +113,7 @@ def rescan(store: Any, scan_ids: list[int] | None = None, *, save: bool = True) 
     scans: dict[int, tuple[str, Any]] = {}
     cols = (Scan.id, Scan.ref, Scan.created_at)
     previous: dict[int, tuple[str, Any]] = {}  # scan id -> (digest, scan_created_at)
-    links: dict[int, list[int]] = {}
+    links: dict[int, bytes] = {}  # scan id -> pack_ids(its package_versions ids), decoded when used
     with store.read() as conn:
         if scan_ids is None:
             scans = {sid: (ref, at) for sid, ref, at in conn.execute(select(*cols))}
@@ -131,20 +125,33 @@ def rescan(store: Any, scan_ids: list[int] | None = None, *, save: bool = True) 
             missing = [i for i in scan_ids if i not in scans]
             if missing:
                 raise KeelwatchError(f"no stored scan with id {missing[0]}")
+        chunks = [None] if scan_ids is None else list(_chunks(scan_ids))
+        sets = select(ScanPackageSet.scan_id, ScanPackageSet.packages)
+        for chunk in chunks:
+            q = sets if chunk is None else sets.where(ScanPackageSet.scan_id.in_(chunk))
+            for sid, blob in conn.execute(q):
+                if sid in scans:
+                    links[sid] = blob
+        with_set = set(links)
         q = select(ScanMatch.scan_id, ScanMatch.digest, ScanMatch.scan_created_at, ScanMatch.packages)
-        for chunk in [None] if scan_ids is None else list(_chunks(scan_ids)):
+        for chunk in chunks:
             for sid, digest, at, blob in conn.execute(
                 q if chunk is None else q.where(ScanMatch.scan_id.in_(chunk))
             ):
                 if sid not in scans:
                     continue
                 previous[sid] = (digest, at)
-                if blob and at == scans[sid][1]:  # not re-saved since: its package links still hold
-                    links[sid] = _unpack_ids(blob)
+                # saved before package sets existed and not re-saved since: its cached links hold
+                if sid not in links and blob and at == scans[sid][1]:
+                    links[sid] = blob
         stale = [sid for sid in scans if sid not in links]
         if stale:
-            links.update(_links(conn, None if len(stale) == len(scans) and scan_ids is None else stale))
-        used = sorted({pv for pvs in links.values() for pv in pvs})
+            found = _links(conn, None if len(stale) == len(scans) and scan_ids is None else stale)
+            links.update((sid, pack_ids(ids)) for sid, ids in found.items())
+        used_set: set[int] = set()
+        for blob in links.values():
+            used_set.update(unpack_ids(blob))
+        used = sorted(used_set)
         table = PackageVersion.__table__
         tuples: dict[int, Any] = {}
         if scan_ids is None:
@@ -166,6 +173,8 @@ def rescan(store: Any, scan_ids: list[int] | None = None, *, save: bool = True) 
     matcher.prefetch(wanted)
     matcher.prepare(wanted)
     per_pv: dict[int, tuple[FindingKey, ...]] = {}
+    # each package's findings as JSON list items, so a scan's stored list is a string join
+    fragments: dict[int, str] = {}
     # one integer per package: its findings' digest in the low bits, then 24-bit counters
     # (total, then per level), so a scan's figures are one C-level sum over its packages
     packed: dict[int, int] = {}
@@ -174,6 +183,7 @@ def rescan(store: Any, scan_ids: list[int] | None = None, *, save: bool = True) 
         flaws = matcher.flaws_for(q) if q is not None else []
         keys = tuple((f.id, r["type"], r["name"], r["version"], f.severity.level) for f in flaws)
         per_pv[pv] = keys
+        fragments[pv] = ",".join(json.dumps(list(k), separators=(",", ":"), ensure_ascii=False) for k in keys)
         counts = Counter(k[4] for k in keys)
         value = _digest(keys) % 2**64 + (len(keys) << _BASE)
         for i, level in enumerate(LEVELS, 1):
@@ -187,7 +197,7 @@ def rescan(store: Any, scan_ids: list[int] | None = None, *, save: bool = True) 
     with store.read() as conn:
         for sid in sorted(scans):
             ref, created = scans[sid]
-            pvs = links.get(sid, [])
+            pvs = unpack_ids(links[sid]) if sid in links else []
             agg = sum(map(packed.__getitem__, pvs))
             total = (agg >> _BASE) & _FIELD
             by_level = {lv: n for i, lv in enumerate(LEVELS, 1) if (n := (agg >> (_BASE + 24 * i)) & _FIELD)}
@@ -197,30 +207,24 @@ def rescan(store: Any, scan_ids: list[int] | None = None, *, save: bool = True) 
                 images.append(ImageDelta(sid, ref, total, by_level, False))
                 unchanged.append(sid)
                 continue
-            current: set[FindingKey] = set().union(*map(per_pv.__getitem__, pvs))
-            old: set[FindingKey] | None = None
-            if before is not None:
+            if before is None:  # first match: nothing to compare, the summed figures suffice
+                images.append(ImageDelta(sid, ref, total, by_level, True))
+            else:
+                current: set[FindingKey] = set().union(*map(per_pv.__getitem__, pvs))
                 blob = conn.execute(select(ScanMatch.findings).where(ScanMatch.scan_id == sid)).scalar()
                 old = {tuple(k) for k in unpack(blob)}  # type: ignore[misc]
-            images.append(
-                ImageDelta(
-                    sid,
-                    ref,
-                    len(current),
-                    dict(Counter(k[4] for k in current)),
-                    old is None,
-                    sorted(current - old) if old is not None else [],
-                    sorted(old - current) if old is not None else [],
+                images.append(
+                    ImageDelta(sid, ref, total, by_level, False, sorted(current - old), sorted(old - current))
                 )
-            )
+            listed = "[" + ",".join(f for f in map(fragments.__getitem__, pvs) if f) + "]"
             changed.append(
                 {
                     "scan_id": sid,
                     "matched_at": now,
-                    "finding_count": len(current),
+                    "finding_count": total,
                     "digest": digest,
-                    "findings": pack(list(current)),
-                    "packages": _pack_ids(pvs),
+                    "findings": zlib.compress(listed.encode(), 1),  # what store.db.unpack reads
+                    "packages": None if sid in with_set else links.get(sid, pack_ids([])),
                     "scan_created_at": created,
                 }
             )

@@ -5,22 +5,29 @@ has no manifest): saving the same image again replaces its row in place and
 returns the same id, in one transaction. Each package is linked to a row of
 `package_versions` shared by the whole fleet, so a rescan matches every distinct
 (type, name, version, source, distro) once and fans findings out via
-`scan_packages`.
+`scan_packages`; the scan's distinct ids are also kept packed in one row
+(`scan_package_sets`), which is what a rescan reads.
+
+`save_scans` stores many scans with the same result, a batch per transaction:
+package ids resolved once per batch and rows written with executemany.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import json
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, is_dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, tuple_
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, tuple_
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 
 from keelwatch.model import APK, DEB, RPM, Package, ScanResult
-from keelwatch.store.db import Store, pack, unpack
+from keelwatch.store.db import Store, unpack
+from keelwatch.store.findings_models import ScanPackageSet, pack_ids
 from keelwatch.store.models import PackageVersion, Scan, ScanPackage
 
 OS_TYPES = (DEB, APK, RPM)
@@ -101,38 +108,141 @@ def save_scan(store: Store, result: ScanResult) -> int:
     raise AssertionError("unreachable")
 
 
-def _save(conn: Connection, result: ScanResult) -> int:
+def save_scans(store: Store, results: Iterable[ScanResult], batch: int = 1000) -> list[int]:
+    """Store many scans, `batch` per transaction; ids in input order, as `save_scan` gives them.
+
+    `results` may be a generator: at most one batch is held. Within a batch the same
+    (ref, digest) twice is stored once (the last one wins) and both get the same id.
+    """
+    ids: list[int] = []
+    pending: list[ScanResult] = []
+    for result in results:
+        pending.append(result)
+        if len(pending) >= batch:
+            ids.extend(_save_batch_retrying(store, pending))
+            pending = []
+    if pending:
+        ids.extend(_save_batch_retrying(store, pending))
+    return ids
+
+
+def _save_batch_retrying(store: Store, results: list[ScanResult]) -> list[int]:
+    for attempt in range(2):
+        try:
+            with store.write() as conn:
+                if conn.dialect.name != "sqlite":
+                    return _save_many(conn, results)
+                # links go to the end of each package's run in ix_scan_packages_package: thousands
+                # of hot pages, more than SQLite's default 2 MB cache holds (halves a fleet save)
+                before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+                conn.exec_driver_sql("PRAGMA cache_size=-65536")
+                try:
+                    return _save_many(conn, results)
+                finally:
+                    conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
+        except IntegrityError:  # a concurrent saver inserted one of these scans first
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _identity(result: ScanResult) -> tuple[str, str]:
     image = result.image
-    identity = image.digest or image.config_digest or ""
-    values: dict[str, Any] = {
+    return image.ref, image.digest or image.config_digest or ""
+
+
+_PACKAGE_FIELDS = tuple(Package.__dataclass_fields__)
+
+
+def _plain(obj: Any) -> Any:
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return asdict(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def _document(result: ScanResult) -> bytes:
+    """`pack(result.to_dict())`, the same bytes, without `Package.to_dict`'s `asdict`.
+
+    asdict deep-copies every field of every package: three quarters of a fleet save.
+    The dict is serialised at once, so no copy is needed.
+    """
+    data = replace(result, packages=[]).to_dict()
+    data["packages"] = [{f: getattr(p, f) for f in _PACKAGE_FIELDS} for p in result.packages]
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=_plain)
+    return zlib.compress(text.encode(), 1)
+
+
+def _values(result: ScanResult, now: datetime) -> dict[str, Any]:
+    image = result.image
+    return {
         "ref": image.ref,
-        "identity": identity,
+        "identity": _identity(result)[1],
         "manifest_digest": image.digest,
         "config_digest": image.config_digest,
         "platform": image.platform or "",
         "os_id": image.os.id,
         "os_version": image.os.version_id,
-        "created_at": datetime.now(UTC),
+        "created_at": now,
         "package_count": len(result.packages),
-        "result": pack(result.to_dict()),
+        "result": _document(result),
     }
-    existing = conn.execute(select(Scan.id).where(Scan.ref == image.ref, Scan.identity == identity)).scalar()
-    if existing is not None:
-        conn.execute(sql_update(Scan).where(Scan.id == existing).values(**values))
-        conn.execute(delete(ScanPackage).where(ScanPackage.scan_id == existing))
-        scan_id = existing
-    else:
-        scan_id = conn.execute(insert(Scan).values(**values).returning(Scan.id)).scalar_one()
-    distro = _distro(result)
-    keys = [_pv_key(p, distro) for p in result.packages]
-    ids = _ensure_packages(conn, list(dict.fromkeys(keys)))
+
+
+def _save(conn: Connection, result: ScanResult) -> int:
+    return _save_many(conn, [result])[0]
+
+
+def _existing(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = {}
+    refs = sorted({ref for ref, _ in keys})
+    wanted = set(keys)
+    for i in range(0, len(refs), _CHUNK):
+        q = select(Scan.id, Scan.ref, Scan.identity).where(Scan.ref.in_(refs[i : i + _CHUNK]))
+        for sid, ref, identity in conn.execute(q):
+            if (ref, identity) in wanted:
+                out[(ref, identity)] = sid
+    return out
+
+
+def _save_many(conn: Connection, results: list[ScanResult]) -> list[int]:
+    """Insert or replace `results` in the open transaction `conn`."""
+    now = datetime.now(UTC)
+    last = {_identity(r): r for r in results}  # the same image twice: the last one is stored
+    existing = _existing(conn, list(last))
+    ids = dict(existing)
+    if existing:
+        old = sorted(existing.values())
+        rows = [{"_id": existing[k], **_values(r, now)} for k, r in last.items() if k in existing]
+        stmt = sql_update(Scan).where(Scan.id == bindparam("_id"))
+        conn.execute(stmt, rows)
+        for i in range(0, len(old), _CHUNK):
+            conn.execute(delete(ScanPackage).where(ScanPackage.scan_id.in_(old[i : i + _CHUNK])))
+            conn.execute(delete(ScanPackageSet).where(ScanPackageSet.scan_id.in_(old[i : i + _CHUNK])))
+    new = [k for k in last if k not in existing]
+    if new:
+        stmt = insert(Scan).returning(Scan.id, sort_by_parameter_order=True)
+        inserted = conn.execute(stmt, [_values(last[k], now) for k in new]).scalars().all()
+        ids.update(zip(new, inserted, strict=True))
+    keys: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    for k, r in last.items():
+        distro = _distro(r)
+        keys[k] = [_pv_key(p, distro) for p in r.packages]
+    pv_ids = _ensure_packages(conn, list(dict.fromkeys(pk for ks in keys.values() for pk in ks)))
     links = [
-        {"scan_id": scan_id, "package_version_id": ids[k], "layer_index": p.layer_index}
-        for k, p in zip(keys, result.packages, strict=True)
+        (ids[k], pv_ids[pk], p.layer_index)
+        for k, r in last.items()
+        for pk, p in zip(keys[k], r.packages, strict=True)
     ]
-    if links:
-        conn.execute(insert(ScanPackage), links)
-    return scan_id
+    if links:  # hundreds of rows per scan: straight to the driver's executemany, as tuples
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        cols = "scan_id, package_version_id, layer_index"
+        sql = f"INSERT INTO {ScanPackage.__tablename__} ({cols}) VALUES ({mark}, {mark}, {mark})"
+        conn.exec_driver_sql(sql, links)
+    sets = [
+        {"scan_id": ids[k], "packages": pack_ids(list({pv_ids[pk] for pk in ks}))} for k, ks in keys.items()
+    ]
+    conn.execute(insert(ScanPackageSet), sets)
+    return [ids[_identity(r)] for r in results]
 
 
 def load_scan(store: Store, scan_id: int) -> ScanResult | None:
