@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keelwatch.oci.write import BuiltLayer, FileEntry, OciLayoutWriter, make_layer, write_docker_archive
+from imagebuilder import BuiltLayer, FileEntry, OciLayoutWriter, make_layer, write_docker_archive
 
 EXAMPLES = Path(__file__).resolve().parent
 REPO = EXAMPLES.parent

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from imagebuilder import FileEntry, make_layer, write_oci_layout
 from keelwatch.model import ScanResult
-from keelwatch.oci.write import FileEntry, make_layer, write_oci_layout
 
 ENTRY = "from keelwatch.cli import main; main()"
 
@@ -89,7 +89,7 @@ def test_output_into_missing_directory(image: Path, tmp_path: Path, keelwatch_ho
 
 
 def test_platform_selects_from_index(tmp_path: Path, keelwatch_home: Path) -> None:
-    from keelwatch.oci.write import OciLayoutWriter
+    from imagebuilder import OciLayoutWriter
 
     status = Path("/var/lib/dpkg/status").read_bytes()
     release = FileEntry("etc/os-release", Path("/etc/os-release").read_bytes())

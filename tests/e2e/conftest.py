@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from imagebuilder import OciLayoutWriter
 from keelwatch.errors import KeelwatchError
 from keelwatch.oci.push import push_layout
-from keelwatch.oci.write import OciLayoutWriter
 
 REPO = Path(__file__).resolve().parents[2]
 DOWNLOADS = REPO / ".keelwatch-run" / "downloads"

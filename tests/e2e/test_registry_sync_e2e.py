@@ -8,10 +8,10 @@ import os
 import pytest
 from sqlalchemy import func, select
 
+from imagebuilder import BuiltLayer, sha256_digest
 from keelwatch.governance.models import BaseImage, KnownImageRow, TagRecord
 from keelwatch.oci.push import push_layout
 from keelwatch.oci.registry import RegistryClient
-from keelwatch.oci.write import BuiltLayer, sha256_digest
 from keelwatch.store.db import open_store
 from keelwatch.store.models import Scan
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from keelwatch.oci.write import FileEntry, make_layer, write_oci_layout
+from imagebuilder import FileEntry, make_layer, write_oci_layout
 
 ENTRY = "from keelwatch.cli import main; main()"
 

@@ -1,4 +1,4 @@
-"""Test images from this machine's real files (os-release, dpkg status), built with keelwatch.oci.write."""
+"""Test images from this machine's real files (os-release, dpkg status), built with imagebuilder."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import zstandard
 
-from keelwatch.oci.write import FileEntry
+from imagebuilder import FileEntry
 
 REAL_FILES = ["/etc/os-release", "/var/lib/dpkg/status", "/etc/debian_version"]
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from imagebuilder import FileEntry, OciLayoutWriter, make_layer, write_docker_archive, write_oci_layout
 from keelwatch.errors import DigestMismatchError, ImageSourceError
 from keelwatch.oci.auth import Credentials, load_docker_credentials, parse_challenge
 from keelwatch.oci.push import copy_image, push_layout
 from keelwatch.oci.registry import RegistryClient
 from keelwatch.oci.resolve import open_image
-from keelwatch.oci.write import FileEntry, OciLayoutWriter, make_layer, write_docker_archive, write_oci_layout
 
 images = sys.modules["keelwatch_test_images"]  # loaded by conftest.py
 pytestmark = pytest.mark.registry

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from imagebuilder import FileEntry, OciLayoutWriter, make_layer, write_docker_archive, write_oci_layout
 from keelwatch.errors import DigestMismatchError, ImageSourceError
 from keelwatch.oci.image import MT_DOCKER_MANIFEST
 from keelwatch.oci.resolve import open_image
-from keelwatch.oci.write import FileEntry, OciLayoutWriter, make_layer, write_docker_archive, write_oci_layout
 
 images = sys.modules["keelwatch_test_images"]  # loaded by conftest.py
 

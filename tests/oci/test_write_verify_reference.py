@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from imagebuilder import FileEntry, OciLayoutWriter, make_layer, write_docker_archive, write_oci_layout
 from keelwatch.errors import DigestMismatchError, ImageSourceError
 from keelwatch.oci.reference import parse_reference
 from keelwatch.oci.verify import VerifyingReader, read_verified
-from keelwatch.oci.write import FileEntry, OciLayoutWriter, make_layer, write_docker_archive, write_oci_layout
 
 images = sys.modules["keelwatch_test_images"]  # loaded by conftest.py
 

@@ -13,8 +13,8 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
+from imagebuilder import write_oci_layout
 from keelwatch.model import ImageInfo, LayerInfo, Package, ScanResult
-from keelwatch.oci.write import write_oci_layout
 from keelwatch.sbom import FORMATS, render
 from keelwatch.sbom.jsonout import SCHEMA, parse
 from keelwatch.scan import scan_reference

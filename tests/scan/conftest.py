@@ -15,10 +15,10 @@ from typing import Any, ClassVar
 
 import pytest
 
+from imagebuilder import FileEntry, make_layer, write_oci_layout
 from keelwatch.catalog.base import FileResult
 from keelwatch.model import OSInfo, Package
 from keelwatch.oci.image import Image
-from keelwatch.oci.write import FileEntry, make_layer, write_oci_layout
 
 STATUS = "/var/lib/dpkg/status"
 

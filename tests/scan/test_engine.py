@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from imagebuilder import FileEntry
 from keelwatch.errors import LayerError
-from keelwatch.oci.write import FileEntry
 from keelwatch.scan import LayerCache, scan_image, scan_reference
 from keelwatch.scan.globs import PathMatcher
 
@@ -176,8 +176,8 @@ def _blob_path(layout: Path, digest: str) -> Path:
 
 
 def test_cache_hit_never_opens_base_layers(tmp_path, catalogers, kit, real_status) -> None:
+    from imagebuilder import make_layer, write_oci_layout
     from keelwatch.oci.resolve import open_image
-    from keelwatch.oci.write import make_layer, write_oci_layout
 
     base = [
         make_layer([FileEntry(STATUS, real_status)]),
@@ -266,7 +266,7 @@ def test_scan_reference_dir_source(tmp_path, catalogers, real_status) -> None:
 
 
 def test_scan_reference_oci_layout_uses_cache(tmp_path, catalogers, kit) -> None:
-    from keelwatch.oci.write import make_layer, write_oci_layout
+    from imagebuilder import make_layer, write_oci_layout
 
     layout = tmp_path / "l"
     write_oci_layout(layout, [make_layer([FileEntry(STATUS, kit.status_file(("a", "1")))])], tag="x")
@@ -343,9 +343,9 @@ def test_default_catalogers_on_a_real_debian_layout(build_image, real_status) ->
 def test_blob_digest_is_verified_even_when_the_tar_is_fine(tmp_path, catalogers, kit) -> None:
     import gzip
 
+    from imagebuilder import make_layer, make_tar, write_oci_layout
     from keelwatch.errors import DigestMismatchError
     from keelwatch.oci.resolve import open_image
-    from keelwatch.oci.write import make_layer, make_tar, write_oci_layout
 
     entries = [FileEntry(STATUS, kit.status_file(("a", "1")))]
     layout = tmp_path / "l"

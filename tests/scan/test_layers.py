@@ -13,6 +13,7 @@ import zlib
 import pytest
 import zstandard
 
+from imagebuilder import FileEntry, make_tar
 from keelwatch.errors import LayerError
 from keelwatch.oci.layers import (
     DIR,
@@ -27,7 +28,6 @@ from keelwatch.oci.layers import (
     norm_path,
     resolve_path,
 )
-from keelwatch.oci.write import FileEntry, make_tar
 
 
 def diff_id(tar: bytes) -> str:

@@ -9,9 +9,9 @@ import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from imagebuilder import FileEntry, make_tar
 from keelwatch.errors import LayerError
 from keelwatch.oci.layers import FILE, HARDLINK, LayerLimits, LayerReader, norm_path, resolve_path
-from keelwatch.oci.write import FileEntry, make_tar
 
 LIMITS = LayerLimits(max_layer_bytes=8 << 20, ratio_threshold=1 << 20, max_entries=10_000)
 SEED = make_tar(

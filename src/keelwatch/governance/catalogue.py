@@ -7,7 +7,6 @@ not happen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -297,7 +296,3 @@ def _event(
         reason=reason,
         details=details,
     )
-
-
-def approved_refs(entries: Iterable[BaseImage]) -> list[str]:
-    return [f"{e.ref}@{e.digest}" for e in entries if e.state == workflow.APPROVED]

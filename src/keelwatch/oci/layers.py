@@ -137,19 +137,6 @@ def resolve_path(path: str, readlink: Callable[[str], str | None], max_links: in
     return "/" + "/".join(resolved)
 
 
-class _Counter:
-    """File-like wrapper counting compressed bytes read (for the ratio check and progress)."""
-
-    def __init__(self, blob: BinaryIO, on_read: Callable[[int], None]) -> None:
-        self._blob = blob
-        self._on_read = on_read
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._blob.read(n)
-        self._on_read(len(data))
-        return data
-
-
 class LayerReader:
     """Iterate the entries of one layer blob; `read()` returns the current file's content.
 

@@ -32,14 +32,6 @@ def parse_digest(digest: str) -> tuple[str, str]:
     return algo, hexpart
 
 
-def hasher_for(digest: str) -> hashlib._Hash:
-    return hashlib.new(parse_digest(digest)[0])
-
-
-def digest_of(data: bytes, algo: str = "sha256") -> str:
-    return f"{algo}:{hashlib.new(algo, data).hexdigest()}"
-
-
 def verify_bytes(data: bytes, digest: str, what: str = "blob") -> bytes:
     """Return `data` if it matches `digest`, else raise DigestMismatchError."""
     algo, expected = parse_digest(digest)

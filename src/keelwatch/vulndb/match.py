@@ -1,4 +1,4 @@
-"""Packages + knowledge base -> findings; one image (`match_packages`) or a fleet (`match_many`).
+"""Packages + knowledge base -> findings: one image (`match_packages`) or a fleet (`Matcher`).
 
 Work is shared across identical lookups: each distinct (ecosystem, name) is fetched
 from the knowledge base once (bulk `advisories_for_many` when the KB has it), each
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keelwatch.errors import VersionError
-from keelwatch.model import DEB, OSInfo, Package, ScanResult
+from keelwatch.model import DEB, OSInfo, Package
 from keelwatch.vulndb import ranges
 from keelwatch.vulndb.ecosystems import Query, pep503, query_for
 from keelwatch.vulndb.findings import (
@@ -393,28 +393,6 @@ def match_packages(
     result = matcher.match_image(packages, os_info, first_own_layer)
     _finish(matcher, result, suppressor)
     return result
-
-
-def match_many(
-    scans: Iterable[ScanResult],
-    kb: KnowledgeBase,
-    *,
-    first_own_layers: Sequence[int | None] | None = None,
-    suppressor: Any = None,
-) -> list[MatchResult]:
-    """Findings for many images, sharing lookups and evaluations across the whole fleet."""
-    scans = list(scans)
-    matcher = Matcher(kb)
-    queries = [q for s in scans for p in s.packages if (q := query_for(p, s.image.os)) is not None]
-    matcher.prefetch(queries)
-    matcher.prepare(queries)
-    results = []
-    for i, scan in enumerate(scans):
-        first = first_own_layers[i] if first_own_layers is not None else None
-        result = matcher.match_image(scan.packages, scan.image.os, first)
-        _finish(matcher, result, suppressor)
-        results.append(result)
-    return results
 
 
 def _finish(matcher: Matcher, result: MatchResult, suppressor: Any) -> None:

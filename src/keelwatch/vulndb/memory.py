@@ -1,6 +1,6 @@
 """Memoisation shared across a fleet match: results per (ecosystem, name, version).
 
-Thousands of images share most of their packages, so `match_many` asks the
+Thousands of images share most of their packages, so a fleet match asks the
 knowledge base once per (ecosystem, name) and evaluates each distinct
 (ecosystem, name, version) once; version keys are cached by the schemes themselves
 (lru caches in `vulndb.versions`). One `MatchMemo` lives for one match run, so a

@@ -1,8 +1,10 @@
 """Build images without a container engine: layers, OCI layouts and docker-save tarballs.
 
-Tests, the example builder and `push` need real images made from real content;
+Tests, examples/build_images.py and bench/ need real images made from real content;
 this module makes them deterministically (mtime 0, gzip header without a time),
-so the same input always gives the same digests.
+so the same input always gives the same digests. It is test and example support, not part
+of the product (keelwatch never writes images); pytest finds it through `pythonpath` in
+pyproject.toml, examples/build_images.py beside it, a bench/ script by adding examples/ to sys.path.
 
     layer = make_layer([FileEntry("etc/os-release", b"ID=debian\n")])
     digest = write_oci_layout(tmp / "img", [layer], tag="1.0")
