@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,14 +10,7 @@ import pytest
 from imagebuilder import FileEntry, make_layer, write_oci_layout
 from keelwatch.model import ScanResult
 
-ENTRY = "from keelwatch.cli import main; main()"
-
-
-def keelwatch(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {"KEELWATCH_HOME": str(home), "PATH": "/usr/bin:/bin"}
-    return subprocess.run(
-        [sys.executable, "-c", ENTRY, *args], capture_output=True, text=True, env=env, timeout=120
-    )
+from ._support import run_cli as keelwatch
 
 
 @pytest.fixture

@@ -3,11 +3,14 @@
 Each command group lives in its own module with a `register(app)` function, so
 groups can grow independently. Exit codes: 0 success, 1 a gate failed
 (`--fail-on`, a failing policy), 2 an error (printed as one line, no traceback).
+An unexpected exception is an error too: exit 2 with one line, never 1 (which CI
+would read as "the gate failed"); `keelwatch --debug ...` shows its traceback.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 
 import typer
 
@@ -20,6 +23,28 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"keelwatch {version('keelwatch')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    debug: bool = typer.Option(False, "--debug", help="show the traceback of an unexpected error"),
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version and exit"
+    ),
+) -> None:
+    """Govern container base images and decide which containers to secure first."""
+    _state["debug"] = debug
 
 
 def _register_all() -> None:
@@ -36,4 +61,13 @@ def main() -> None:
         app()
     except KeelwatchError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 2
+        if _state["debug"]:
+            traceback.print_exc()
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {detail} (run `keelwatch --debug ...` for details)",
+            err=True,
+        )
         sys.exit(2)

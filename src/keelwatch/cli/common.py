@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,19 +45,13 @@ def catalogue(store: Any) -> Any:
 
 
 def write_output(text: str, output: Path | None) -> None:
-    """Print, or write atomically to `output` (temp file + rename: never half-written)."""
+    """Print, or write to `output` safely (see keelwatch.cli.outfile: atomic, never replaces a device)."""
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
-    output = output.resolve()
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from keelwatch.cli.outfile import write_text
+
+    write_text(text, output)
 
 
 def dump_json(data: Any) -> str:

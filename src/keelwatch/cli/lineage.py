@@ -18,7 +18,7 @@ from keelwatch.cli.common import (
 )
 from keelwatch.errors import KeelwatchError
 
-Platform = Annotated[str, typer.Option("--platform", help="os/arch[/variant] to pick from an index")]
+Platform = Annotated[str, typer.Option("--platform", help="os/arch or os/arch/variant to pick from an index")]
 Insecure = Annotated[bool, typer.Option("--insecure", help="allow plain HTTP to a registry on localhost")]
 Format = Annotated[str, typer.Option("--format", "-f", help="table or json")]
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="write to FILE instead of stdout")]

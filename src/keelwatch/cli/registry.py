@@ -73,9 +73,9 @@ def sync(
     insecure: Annotated[
         bool, typer.Option("--insecure", help="plain HTTP; only for registries on localhost")
     ] = False,
-    platform: Annotated[str, typer.Option("--platform", help="os/arch[/variant] to pick from an index")] = (
-        DEFAULT_PLATFORM
-    ),
+    platform: Annotated[
+        str, typer.Option("--platform", help="os/arch or os/arch/variant to pick from an index")
+    ] = DEFAULT_PLATFORM,
     page_size: Annotated[
         int | None, typer.Option("--page-size", min=1, help="entries per catalog/tags page")
     ] = None,

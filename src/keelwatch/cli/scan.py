@@ -53,6 +53,7 @@ def scan(
 ) -> None:
     """Scan an image: its packages (deb, apk, rpm, python, npm) and their vulnerabilities."""
     from keelwatch.cli.common import err_console, layer_progress, write_output
+    from keelwatch.cli.outfile import check_output
     from keelwatch.errors import KeelwatchError
     from keelwatch.sbom import render
     from keelwatch.scan import scan_reference
@@ -60,8 +61,8 @@ def scan(
     for name, value in (("--severity", severity), ("--fail-on", fail_on)):
         if value is not None and value not in SEVERITIES:
             raise KeelwatchError(f"{name}: unknown severity {value!r} (one of {', '.join(SEVERITIES)})")
-    if output is not None and not output.resolve().parent.is_dir():
-        raise KeelwatchError(f"--output: directory {output.resolve().parent} does not exist")
+    if output is not None:
+        check_output(output)
     if no_vulns and fmt is Format.sarif:
         raise KeelwatchError("--format sarif reports findings: it cannot be combined with --no-vulns")
     with layer_progress(quiet) as progress:

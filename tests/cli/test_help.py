@@ -1,0 +1,87 @@
+"""The help of every command renders; `--version`; an unexpected crash is exit 2 with one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from keelwatch.cli import _register_all, app
+
+
+def _all_commands() -> list[list[str]]:
+    _register_all()
+    root = typer.main.get_command(app)
+    paths: list[list[str]] = [[]]
+
+    def walk(group: object, prefix: list[str]) -> None:
+        for name, sub in getattr(group, "commands", {}).items():
+            paths.append([*prefix, name])
+            walk(sub, [*prefix, name])
+
+    walk(root, [])
+    return paths
+
+
+COMMANDS = _all_commands()
+
+
+def test_every_command_is_listed() -> None:
+    names = {" ".join(c) for c in COMMANDS}
+    assert {"scan", "lineage", "check", "diff", "registry sync", "base audit", "db update"} <= names
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "keelwatch")
+def test_help_renders(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"], terminal_width=80)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert "Usage:" in result.output
+
+
+def test_platform_help_is_shown_literally() -> None:
+    result = CliRunner().invoke(app, ["lineage", "--help"], terminal_width=200)
+    assert "os/arch/variant" in result.output
+
+
+MAIN = "from keelwatch.cli import main; main()"
+
+
+def _run(*args: str, code: str = MAIN) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    proc = _run("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"keelwatch {version('keelwatch')}"
+
+
+CRASHING = """
+from keelwatch.cli import app, main
+
+@app.command("boom")
+def boom() -> None:
+    raise RuntimeError("something nobody foresaw\\nsecond line")
+
+main()
+"""
+
+
+def test_unexpected_crash_is_exit_2_one_line(tmp_path: Path) -> None:
+    proc = _run("boom", code=CRASHING)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: unexpected RuntimeError: something nobody foresaw")
+    assert "--debug" in lines[0]
+
+
+def test_debug_shows_the_traceback() -> None:
+    proc = _run("--debug", "boom", code=CRASHING)
+    assert proc.returncode == 2
+    assert "Traceback (most recent call last)" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: unexpected RuntimeError")
