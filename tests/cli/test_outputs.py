@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from imagebuilder import FileEntry, make_layer, write_oci_layout
 from keelwatch.cli.outfile import OutputError, write_text
-from keelwatch.oci.write import FileEntry, make_layer, write_oci_layout
 
 from ._support import run_cli as keelwatch
 
