@@ -12,9 +12,17 @@ import pytest
 
 from keelwatch.compare.advice import BaseCandidate, advise_bases
 from keelwatch.compare.diff import diff_images
-from keelwatch.compare.findings import FindingRef
 from keelwatch.compare.similarity import similar_images
 from keelwatch.model import ImageInfo, LayerInfo, OSInfo, Package, ScanResult
+from keelwatch.vulndb.findings import Finding, PackageRef
+from keelwatch.vulndb.severity import Severity
+
+
+def finding(
+    id: str, package: str, type: str, level: str = "unknown", layer_index: int | None = None
+) -> Finding:
+    """A matcher finding with just what diff and advice compare."""
+    return Finding(id, PackageRef(package, "1", type), severity=Severity(level), layer_index=layer_index)
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +52,8 @@ def test_diff_packages_layers_findings_metadata(debs: list[Package]) -> None:
     a = scan("reg/base/debian-slim:12-1", debs[:-5], ["l1", "l2"])
     upgraded = [Package(p.name, p.version + "+deb12u1", "deb") if i == 3 else p for i, p in enumerate(debs)]
     b = scan("reg/base/debian-slim:12-2", upgraded[5:], ["l1", "l3"])
-    fa = [FindingRef("CVE-1", debs[3].name, "deb", "high"), FindingRef("CVE-2", debs[7].name, "deb")]
-    fb = [FindingRef("CVE-2", debs[7].name, "deb"), FindingRef("CVE-3", debs[8].name, "deb", "low")]
+    fa = [finding("CVE-1", debs[3].name, "deb", "high"), finding("CVE-2", debs[7].name, "deb")]
+    fb = [finding("CVE-2", debs[7].name, "deb"), finding("CVE-3", debs[8].name, "deb", "low")]
     d = diff_images(a, b, fa, fb)
     assert {p.name for p in d.added} == {p.name for p in debs[-5:]}
     assert {p.name for p in d.removed} == {p.name for p in debs[:5]} - {p.name for p in debs[5:]}
@@ -77,12 +85,12 @@ def test_near_duplicates_found_and_explained(debs: list[Package]) -> None:
 
 def test_upgrade_advice_ranks_by_findings_that_disappear() -> None:
     image_findings = [
-        FindingRef("CVE-A", "openssl", "deb", "critical", layer_index=0),
-        FindingRef("CVE-B", "zlib", "deb", "medium", layer_index=0),
-        FindingRef("CVE-C", "requests", "python", "high", layer_index=2),  # own layer: no base fixes it
+        finding("CVE-A", "openssl", "deb", "critical", layer_index=0),
+        finding("CVE-B", "zlib", "deb", "medium", layer_index=0),
+        finding("CVE-C", "requests", "python", "high", layer_index=2),  # own layer: no base fixes it
     ]
     patched = BaseCandidate(
-        "reg/base/debian-slim:12-2", "sha256:p", "debian", "12", [FindingRef("CVE-B", "zlib", "deb")]
+        "reg/base/debian-slim:12-2", "sha256:p", "debian", "12", [finding("CVE-B", "zlib", "deb")]
     )
     better = BaseCandidate("reg/base/debian-slim:12-3", "sha256:q", "debian", "12", [])
     alpine = BaseCandidate("reg/base/alpine-min:3-1", "sha256:r", "alpine", "3.19", [])

@@ -11,7 +11,21 @@ from keelwatch.errors import PolicyError
 from keelwatch.lineage.lineage import Ancestor, Lineage
 from keelwatch.policy.engine import evaluate
 from keelwatch.policy.loader import load_policy, parse_policy
-from keelwatch.policy.subject import FindingFacts, PolicySubject, metadata_from_oci, split_ref
+from keelwatch.policy.subject import PolicySubject, metadata_from_oci, split_ref
+from keelwatch.vulndb.findings import Finding, Kev, PackageRef
+from keelwatch.vulndb.severity import Severity
+
+
+def finding(id: str, level: str, *, fixed: bool, kev: bool = False, package: str = "pkg") -> Finding:
+    """A matcher finding with just what the policy rules read."""
+    return Finding(
+        id,
+        PackageRef(package, "1.0", "deb"),
+        fixed_versions=["1.1"] if fixed else [],
+        severity=Severity(level),
+        kev=Kev(kev),
+    )
+
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "policy.yaml"
 
@@ -104,12 +118,12 @@ def test_base_naming_and_metadata() -> None:
 def test_findings_rules() -> None:
     policy = load_policy(EXAMPLE)
     findings = [
-        FindingFacts("CVE-2023-1", "high", fixed=False),
-        FindingFacts("CVE-2023-2", "medium", fixed=True),
+        finding("CVE-2023-1", "high", fixed=False),
+        finding("CVE-2023-2", "medium", fixed=True),
     ]
     subject = PolicySubject(ref="reg.example/apps/a:1", lineage=lineage(2), findings=findings)
     assert results(evaluate(policy, subject, Approvals({"sha256:l1"})))["fixable-high"] == "pass"
-    subject.findings.append(FindingFacts("CVE-2023-3", "critical", fixed=True, kev=True, package="openssl"))
+    subject.findings.append(finding("CVE-2023-3", "critical", fixed=True, kev=True, package="openssl"))
     report = evaluate(policy, subject, Approvals({"sha256:l1"}))
     assert results(report)["fixable-high"] == "fail" and results(report)["no-kev"] == "fail"
 

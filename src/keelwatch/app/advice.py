@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from keelwatch.app.findings import as_refs, match_scan
+from keelwatch.app.findings import findings_of
 from keelwatch.app.lineage import FleetLineage
 from keelwatch.app.scanning import scan_and_store
 from keelwatch.compare.advice import Advice, BaseCandidate, advise_bases
@@ -26,8 +26,9 @@ def advise_image(
     stored = scan_and_store(
         store, ref, platform=platform, insecure=insecure, progress=progress, catalogue=catalogue
     )
-    lineage = FleetLineage(store, catalogue).resolve(stored.result)
-    findings = as_refs(match_scan(store, stored.result))
+    fleet = FleetLineage(store, catalogue)
+    found = findings_of(store, stored.result, fleet=fleet)
+    lineage = found.lineage
     candidates = []
     for entry in catalogue.list("approved"):
         scan = load_scan(store, entry.scan_id) if entry.scan_id else None
@@ -35,12 +36,16 @@ def advise_image(
             continue
         candidates.append(
             BaseCandidate(
-                entry.ref, entry.digest, entry.os_id, entry.os_version, as_refs(match_scan(store, scan))
+                entry.ref,
+                entry.digest,
+                entry.os_id,
+                entry.os_version,
+                findings_of(store, scan, fleet=fleet).active,
             )
         )
     parent = lineage.parent
     return advise_bases(
-        findings,
+        found.active,
         lineage.first_own_layer,
         stored.result.image.os.id,
         candidates,

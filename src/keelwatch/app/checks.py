@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from keelwatch.app.findings import as_facts, match_scan
+from keelwatch.app.findings import ImageFindings, findings_of
 from keelwatch.app.lineage import FleetLineage
 from keelwatch.app.scanning import scan_and_store
 from keelwatch.config import load_settings
 from keelwatch.governance.catalogue import Catalogue
+from keelwatch.model import ScanResult
 from keelwatch.policy.engine import PolicyReport, evaluate
 from keelwatch.policy.loader import Policy
 from keelwatch.policy.subject import PolicySubject, metadata_from_oci, split_ref
 from keelwatch.store.db import Store
+from keelwatch.vulndb.suppress import Suppressor
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -39,15 +41,30 @@ def check_image(
     platform: str = "linux/amd64",
     insecure: bool = False,
     progress: Callable[[int, int, int], None] | None = None,
+    suppressor: Suppressor | None = None,
 ) -> PolicyReport:
-    settings = load_settings()
-    catalogue = Catalogue(store, settings.expert_team)
+    """Scan `ref`, keep the scan, and evaluate `policy` on it."""
+    catalogue = Catalogue(store, load_settings().expert_team)
     stored = scan_and_store(
         store, ref, platform=platform, insecure=insecure, progress=progress, catalogue=catalogue
     )
-    result = stored.result
+    return check_scan(store, ref, stored.result, policy, catalogue, suppressor=suppressor)[0]
+
+
+def check_scan(
+    store: Store,
+    ref: str,
+    result: ScanResult,
+    policy: Policy,
+    catalogue: Catalogue,
+    *,
+    suppressor: Suppressor | None = None,
+) -> tuple[PolicyReport, ImageFindings]:
+    """Evaluate `policy` on one scan already made: the report judges exactly this image's digest."""
+    settings = load_settings()
     fleet = FleetLineage(store, catalogue)
-    lineage = fleet.resolve(result)
+    found = findings_of(store, result, suppressor=suppressor, fleet=fleet)
+    lineage = found.lineage
     entry = catalogue.get(result.image.digest) if result.image.digest else None
     extra = {}
     if entry is not None:
@@ -66,8 +83,8 @@ def check_image(
         is_base=entry is not None or is_base_ref(result.image.ref, namespace),
         lineage=lineage,
         metadata=metadata_from_oci(result.image.annotations, result.image.labels, extra),
-        findings=as_facts(match_scan(store, result)),
+        findings=found.active,
         created=parse_time(result.image.created),
         base_created=base_created,
     )
-    return evaluate(policy, subject, catalogue)
+    return evaluate(policy, subject, catalogue), found

@@ -1,47 +1,86 @@
-"""Findings for a stored scan, in the shapes the governance features need."""
+"""The findings pipeline: the ONE place that turns a stored scan into findings.
+
+`scan`, `check`, `base advise`, `diff` and `rescan` all call `findings_of`, so one image
+under the same VEX and ignore files gets the same findings whichever command asks:
+matched against the stored data, attributed to the lineage level that brought each
+package in, suppressed by VEX/ignore files (kept and flagged, never dropped).
+"""
 
 from __future__ import annotations
 
-from keelwatch.compare.findings import FindingRef
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keelwatch.app.lineage import FleetLineage
+from keelwatch.config import load_settings
+from keelwatch.governance.catalogue import Catalogue
+from keelwatch.lineage.lineage import Lineage
 from keelwatch.model import ScanResult
-from keelwatch.policy.subject import FindingFacts
 from keelwatch.store.db import Store
 from keelwatch.vulndb.findings import Finding
+from keelwatch.vulndb.suppress import Suppressor
 
 
-def match_scan(store: Store, result: ScanResult) -> list[Finding]:
-    """The matcher's findings for one scan against the stored vulnerability data."""
+@dataclass(slots=True)
+class ImageFindings:
+    """Every finding of one image (suppressed ones flagged) and what the user must be told."""
+
+    findings: list[Finding]
+    lineage: Lineage
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> list[Finding]:
+        """The findings no VEX statement or ignore entry suppresses: what gates and rules judge."""
+        return [f for f in self.findings if not f.suppressed]
+
+
+def load_suppressor(vex: Sequence[Path] = (), ignore_files: Sequence[Path] = ()) -> Suppressor | None:
+    """The suppressions of the given OpenVEX documents and ignore files (None when there are none)."""
+    if not vex and not ignore_files:
+        return None
+    suppressor = Suppressor()
+    for path in vex:
+        suppressor.load_openvex(path)
+    for path in ignore_files:
+        suppressor.load_ignore_file(path)
+    return suppressor
+
+
+def findings_of(
+    store: Store,
+    result: ScanResult,
+    *,
+    suppressor: Suppressor | None = None,
+    fleet: FleetLineage | None = None,
+) -> ImageFindings:
+    """Match a scan against the stored data, attribute each finding to its lineage level, suppress.
+
+    Sets `result.lineage` so every output shows the lineage the attribution used. Pass one
+    `fleet` when asking for many images: building it reads every known image once.
+    """
     from keelwatch.store.kb import SqlKnowledgeBase
     from keelwatch.vulndb.match import match_packages
 
-    return list(match_packages(result.packages, result.image.os, SqlKnowledgeBase(store)).findings)
+    if fleet is None:
+        fleet = FleetLineage(store, Catalogue(store, load_settings().expert_team))
+    lineage = fleet.resolve(result)
+    result.lineage = lineage.to_dict()
+    first_own = lineage.first_own_layer if lineage.ancestors else None
+    kb = SqlKnowledgeBase(store)
+    matched = match_packages(
+        result.packages, result.image.os, kb, first_own_layer=first_own, suppressor=suppressor
+    )
+    for finding in matched.findings:
+        _attribute(finding, lineage)
+    return ImageFindings(list(matched.findings), lineage, [*matched.warnings, *matched.notes])
 
 
-def as_refs(findings: list[Finding]) -> list[FindingRef]:
-    """What diff and base advice compare: flaw, package, severity, layer, first fix."""
-    return [
-        FindingRef(
-            id=f.id,
-            package=f.package.name,
-            package_type=f.package.type,
-            severity=f.severity.level,
-            layer_index=f.layer_index,
-            fixed_version=f.fixed_versions[0] if f.fixed_versions else None,
-        )
-        for f in findings
-    ]
-
-
-def as_facts(findings: list[Finding]) -> list[FindingFacts]:
-    """What policy rules judge: unsuppressed findings with severity, fix and KEV."""
-    return [
-        FindingFacts(
-            id=f.id,
-            severity=f.severity.level,
-            fixed=bool(f.fixed_versions),
-            kev=f.kev.flag,
-            package=f.package.name,
-        )
-        for f in findings
-        if not f.suppressed
-    ]
+def _attribute(finding: Finding, lineage: Lineage) -> None:
+    """Say which level of the lineage brought the vulnerable package in."""
+    index = finding.layer_index
+    if index is None or index >= len(lineage.layer_levels):
+        return
+    finding.origin_level = lineage.layer_levels[index]
+    finding.origin = lineage.origin_of_layer(index)

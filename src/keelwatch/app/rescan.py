@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from keelwatch.errors import KeelwatchError
+from keelwatch.vulndb.severity import LEVELS
 
-LEVELS = ("critical", "high", "medium", "low", "negligible", "unknown")
 FindingKey = tuple[str, str, str, str, str]  # (id, package type, name, version, severity level)
 _FIELD = (1 << 24) - 1
 _BASE = 96  # counters start above the digests' sum (64 bits + carries of up to 2**32 packages)

@@ -94,16 +94,24 @@ def check(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or sarif")] = "table",
     output: Output = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    vex: Annotated[list[Path] | None, typer.Option("--vex", help="OpenVEX document (repeatable)")] = None,
+    ignore_file: Annotated[
+        list[Path] | None, typer.Option("--ignore-file", help="ignore file (YAML; repeatable)")
+    ] = None,
 ) -> None:
     """Check an image against a policy; exit 1 on any failing rule (for CI)."""
     from keelwatch.app.checks import check_image
+    from keelwatch.app.findings import load_suppressor
     from keelwatch.policy.loader import load_policy
     from keelwatch.policy.sarif import report_to_sarif
 
     _check_format(fmt, ("table", "json", "sarif"))
     loaded = load_policy(policy)
+    suppressor = load_suppressor(vex or [], ignore_file or [])
     with opened_store() as store, layer_progress(quiet) as progress:
-        report = check_image(store, ref, loaded, platform=platform, insecure=insecure, progress=progress)
+        report = check_image(
+            store, ref, loaded, platform=platform, insecure=insecure, progress=progress, suppressor=suppressor
+        )
     if fmt == "json":
         write_output(dump_json(report.to_dict()), output)
     elif fmt == "sarif":
@@ -137,7 +145,8 @@ def diff(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Compare two images: packages, findings, layers and metadata."""
-    from keelwatch.app.findings import as_refs, match_scan
+    from keelwatch.app.findings import findings_of
+    from keelwatch.app.lineage import FleetLineage
     from keelwatch.app.scanning import scan_and_store
     from keelwatch.compare.diff import diff_images
 
@@ -150,7 +159,10 @@ def diff(
         sb = scan_and_store(
             store, b, platform=platform, insecure=insecure, progress=progress, catalogue=cat
         ).result
-        result = diff_images(sa, sb, as_refs(match_scan(store, sa)), as_refs(match_scan(store, sb)))
+        fleet = FleetLineage(store, cat)
+        result = diff_images(
+            sa, sb, findings_of(store, sa, fleet=fleet).active, findings_of(store, sb, fleet=fleet).active
+        )
     if fmt == "json":
         write_output(dump_json(result.to_dict()), output)
         return

@@ -56,7 +56,6 @@ def scan(
     from keelwatch.cli.outfile import check_output
     from keelwatch.errors import KeelwatchError
     from keelwatch.sbom import render
-    from keelwatch.scan import scan_reference
 
     for name, value in (("--severity", severity), ("--fail-on", fail_on)):
         if value is not None and value not in SEVERITIES:
@@ -65,20 +64,27 @@ def scan(
         check_output(output)
     if no_vulns and fmt is Format.sarif:
         raise KeelwatchError("--format sarif reports findings: it cannot be combined with --no-vulns")
+    from keelwatch.app.findings import load_suppressor
+    from keelwatch.app.image_scan import scan_image
+
+    suppressor = load_suppressor(vex or [], ignore_file or [])
     with layer_progress(quiet) as progress:
-        result = scan_reference(
-            ref, platform=platform, insecure=insecure, use_cache=not no_cache, progress=progress
+        scanned = scan_image(
+            ref,
+            platform=platform,
+            insecure=insecure,
+            use_cache=not no_cache,
+            progress=progress,
+            keep=not no_store,
+            match=not no_vulns,
+            suppressor=suppressor,
         )
     findings = None
-    if not no_vulns or not no_store:
-        from keelwatch.app.vulns import scan_findings
-
-        matched = scan_findings(
-            result, store_scan=not no_store, match=not no_vulns, vex=vex or [], ignore_files=ignore_file or []
-        )
-        for line in matched.messages:
+    if scanned.findings is not None:
+        for line in scanned.findings.messages:
             err_console.print(f"[yellow]note:[/] {line}", highlight=False)
-        findings = matched.findings
+        findings = scanned.findings.findings
+    result = scanned.result
     shown = findings
     if findings is not None and severity is not None:
         floor = SEVERITIES.index(severity)

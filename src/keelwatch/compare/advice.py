@@ -12,7 +12,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from keelwatch.compare.findings import SEVERITY_WEIGHT, FindingRef
+from keelwatch.vulndb.findings import Finding
+from keelwatch.vulndb.severity import Level
+
+# How much one finding weighs in the ranking; unknown counts a little more than low
+# (it may be anything) but far less than a known high.
+SEVERITY_WEIGHT = {
+    Level.CRITICAL: 10.0,
+    Level.HIGH: 5.0,
+    Level.MEDIUM: 2.0,
+    Level.LOW: 0.5,
+    Level.NEGLIGIBLE: 0.1,
+    Level.UNKNOWN: 1.0,
+}
 
 
 @dataclass(slots=True)
@@ -21,7 +33,7 @@ class BaseCandidate:
     digest: str
     os_id: str
     os_version: str
-    findings: Sequence[FindingRef]
+    findings: Sequence[Finding]
 
 
 @dataclass(slots=True)
@@ -29,8 +41,8 @@ class Advice:
     ref: str
     digest: str
     from_line: str
-    fixes: list[FindingRef] = field(default_factory=list)
-    introduces: list[FindingRef] = field(default_factory=list)
+    fixes: list[Finding] = field(default_factory=list)
+    introduces: list[Finding] = field(default_factory=list)
     score: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,7 +57,7 @@ class Advice:
 
 
 def advise_bases(
-    image_findings: Iterable[FindingRef],
+    image_findings: Iterable[Finding],
     first_own_layer: int,
     os_id: str,
     candidates: Iterable[BaseCandidate],
@@ -53,16 +65,16 @@ def advise_bases(
 ) -> list[Advice]:
     """Approved bases ranked by how much they would fix; only those that fix something."""
     inherited = [f for f in image_findings if f.layer_index is not None and f.layer_index < first_own_layer]
-    inherited_keys = {(f.id, f.package) for f in inherited}
+    inherited_keys = {(f.id, f.package.name) for f in inherited}
     ranked: list[Advice] = []
     for candidate in candidates:
         if candidate.os_id != os_id or candidate.digest == current_base_digest:
             continue
-        candidate_keys = {(f.id, f.package) for f in candidate.findings}
-        fixes = [f for f in inherited if (f.id, f.package) not in candidate_keys]
-        introduces = [f for f in candidate.findings if (f.id, f.package) not in inherited_keys]
-        score = sum(SEVERITY_WEIGHT.get(f.severity, 1.0) for f in fixes) - sum(
-            SEVERITY_WEIGHT.get(f.severity, 1.0) for f in introduces
+        candidate_keys = {(f.id, f.package.name) for f in candidate.findings}
+        fixes = [f for f in inherited if (f.id, f.package.name) not in candidate_keys]
+        introduces = [f for f in candidate.findings if (f.id, f.package.name) not in inherited_keys]
+        score = sum(SEVERITY_WEIGHT[f.severity.rank] for f in fixes) - sum(
+            SEVERITY_WEIGHT[f.severity.rank] for f in introduces
         )
         if not fixes:
             continue

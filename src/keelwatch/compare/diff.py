@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from keelwatch.compare.findings import FindingRef
 from keelwatch.model import Package, ScanResult
+from keelwatch.vulndb.findings import Finding
 
 
 @dataclass(slots=True)
@@ -32,8 +32,8 @@ class ImageDiff:
     added: list[Package] = field(default_factory=list)
     removed: list[Package] = field(default_factory=list)
     changed: list[PackageChange] = field(default_factory=list)
-    findings_fixed: list[FindingRef] = field(default_factory=list)
-    findings_introduced: list[FindingRef] = field(default_factory=list)
+    findings_fixed: list[Finding] = field(default_factory=list)
+    findings_introduced: list[Finding] = field(default_factory=list)
     shared_layers: int = 0
     layers_only_a: list[str] = field(default_factory=list)
     layers_only_b: list[str] = field(default_factory=list)
@@ -47,8 +47,13 @@ class ImageDiff:
         def pkg(p: Package) -> dict[str, str]:
             return {"type": p.type, "name": p.name, "version": p.version}
 
-        def fnd(f: FindingRef) -> dict[str, Any]:
-            return {"id": f.id, "package": f.package, "type": f.package_type, "severity": f.severity}
+        def fnd(f: Finding) -> dict[str, Any]:
+            return {
+                "id": f.id,
+                "package": f.package.name,
+                "type": f.package.type,
+                "severity": f.severity.level,
+            }
 
         return {
             "a": self.a,
@@ -81,8 +86,8 @@ def _by_name(packages: Iterable[Package]) -> dict[tuple[str, str], list[str]]:
 def diff_images(
     a: ScanResult,
     b: ScanResult,
-    findings_a: Iterable[FindingRef] = (),
-    findings_b: Iterable[FindingRef] = (),
+    findings_a: Iterable[Finding] = (),
+    findings_b: Iterable[Finding] = (),
 ) -> ImageDiff:
     result = ImageDiff(a.image.ref, b.image.ref)
     names_a, names_b = _by_name(a.packages), _by_name(b.packages)
@@ -97,8 +102,8 @@ def diff_images(
             result.changed.append(
                 PackageChange(key[0], key[1], ", ".join(names_a[key]), ", ".join(names_b[key]))
             )
-    fa = {f.key: f for f in findings_a}
-    fb = {f.key: f for f in findings_b}
+    fa = {_flaw_in_package(f): f for f in findings_a}
+    fb = {_flaw_in_package(f): f for f in findings_b}
     result.findings_fixed = [fa[k] for k in sorted(fa.keys() - fb.keys())]
     result.findings_introduced = [fb[k] for k in sorted(fb.keys() - fa.keys())]
     chain_a = [layer.diff_id for layer in a.image.layers]
@@ -111,6 +116,11 @@ def diff_images(
     result.layers_only_b = chain_b[shared:]
     result.metadata = _metadata_changes(a, b)
     return result
+
+
+def _flaw_in_package(f: Finding) -> tuple[str, str, str]:
+    """A finding across two images: the same flaw in the same package, whatever its version."""
+    return (f.id, f.package.type, f.package.name)
 
 
 def _metadata_changes(a: ScanResult, b: ScanResult) -> dict[str, tuple[str | None, str | None]]:

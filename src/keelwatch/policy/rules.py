@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from keelwatch.policy.naming import matches_template
-from keelwatch.policy.subject import SEVERITY_ORDER, ApprovalView, PolicySubject, split_ref
+from keelwatch.policy.subject import ApprovalView, PolicySubject, split_ref
+from keelwatch.vulndb.findings import Finding
+from keelwatch.vulndb.severity import Level
 
 Outcome = tuple[bool, str] | None
 MUTABLE_TAGS = {"latest", "stable", "edge", "main", "master", "nightly", "dev"}
@@ -86,19 +88,23 @@ def naming(subject: PolicySubject, params: dict[str, Any], _: ApprovalView) -> O
 
 
 def max_fixable_severity(subject: PolicySubject, params: dict[str, Any], _: ApprovalView) -> Outcome:
-    threshold = SEVERITY_ORDER.index(params.get("severity", "high"))
-    bad = [f for f in subject.findings if f.fixed and SEVERITY_ORDER.index(_level(f.severity)) >= threshold]
+    threshold = Level.of(params.get("severity", "high"))
+
+    def level(f: Finding) -> Level:
+        return subject.unknown_as if f.severity.rank is Level.UNKNOWN else f.severity.rank
+
+    bad = [f for f in subject.findings if f.fixed_versions and level(f) >= threshold]
     if not bad:
-        return True, f"no fixable finding at or above {SEVERITY_ORDER[threshold]}"
-    sample = ", ".join(sorted({f"{f.id} ({f.package})" if f.package else f.id for f in bad})[:5])
+        return True, f"no fixable finding at or above {threshold.label}"
+    sample = ", ".join(sorted({f"{f.id} ({f.package.name})" for f in bad})[:5])
     return False, (
-        f"{len(bad)} finding(s) at or above {SEVERITY_ORDER[threshold]} have a fix: {sample}: "
+        f"{len(bad)} finding(s) at or above {threshold.label} have a fix: {sample}: "
         "upgrade the packages (see `keelwatch scan` remediation) or rebuild on a patched base"
     )
 
 
 def no_kev(subject: PolicySubject, params: dict[str, Any], _: ApprovalView) -> Outcome:
-    bad = sorted({f.id for f in subject.findings if f.kev})
+    bad = sorted({f.id for f in subject.findings if f.kev.flag})
     if not bad:
         return True, "no known-exploited vulnerability"
     return False, f"known exploited (CISA KEV): {', '.join(bad[:5])}: patch these first"
@@ -117,10 +123,6 @@ def max_base_age(subject: PolicySubject, params: dict[str, Any], _: ApprovalView
     if age <= limit:
         return True, f"{what} is {age} days old (max {limit})"
     return False, f"{what} is {age} days old (max {limit}): rebuild on a fresh base to pick up patches"
-
-
-def _level(severity: str) -> str:
-    return severity if severity in SEVERITY_ORDER else "unknown"
 
 
 def _fullmatch(pattern: str, value: str) -> bool:

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Protocol
 
 from keelwatch.lineage.lineage import Lineage
-
-SEVERITY_ORDER = ("unknown", "negligible", "low", "medium", "high", "critical")
+from keelwatch.vulndb.findings import Finding
+from keelwatch.vulndb.severity import Level
 
 # OCI annotation keys behind the short metadata names policies use.
 OCI_METADATA_KEYS = {
@@ -38,22 +38,16 @@ class ApprovalView(Protocol):
 
 
 @dataclass(slots=True)
-class FindingFacts:
-    id: str
-    severity: str  # critical/high/medium/low/negligible/unknown
-    fixed: bool  # a fixed version exists
-    kev: bool = False
-    package: str = ""
-
-
-@dataclass(slots=True)
 class PolicySubject:
     ref: str
     digest: str | None = None
     is_base: bool = False  # a base image (catalogue entry or namespace convention) vs an application
     lineage: Lineage | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
-    findings: list[FindingFacts] = field(default_factory=list)
+    # unsuppressed findings only: suppressing (VEX, ignore files) happens before the policy
+    findings: list[Finding] = field(default_factory=list)
+    # how a finding still of unknown severity is counted (the gate's rule: keelwatch.app.gate)
+    unknown_as: Level = Level.HIGH
     created: datetime | None = None
     base_created: datetime | None = None  # when its nearest base was built
 

@@ -24,6 +24,7 @@ from packageurl import PackageURL
 from keelwatch import __version__ as keelwatch_version
 from keelwatch.model import Package, ScanResult
 from keelwatch.sbom.licenses import is_expression, spdx_id
+from keelwatch.vulndb.severity import Level
 
 
 def _purl(value: str) -> PackageURL | None:
@@ -122,14 +123,7 @@ def build_bom(result: ScanResult) -> Bom:
     return bom
 
 
-_SEVERITIES = {
-    "critical": "CRITICAL",
-    "high": "HIGH",
-    "medium": "MEDIUM",
-    "low": "LOW",
-    "negligible": "INFO",
-    "unknown": "UNKNOWN",
-}
+_SEVERITIES = {Level.NEGLIGIBLE: "info"}  # CycloneDX's name for it; the others share ours
 
 
 def add_vulnerabilities(bom: Bom, result: ScanResult, findings: Sequence[Any]) -> None:
@@ -150,7 +144,7 @@ def add_vulnerabilities(bom: Bom, result: ScanResult, findings: Sequence[Any]) -
 
     refs = {(p.type, p.name, p.version): _ref(p, i) for i, p in enumerate(result.packages)}
     for f in findings:
-        severity = VulnerabilitySeverity(_SEVERITIES.get(f.severity.level, "UNKNOWN").lower())
+        severity = VulnerabilitySeverity(_SEVERITIES.get(f.severity.rank, f.severity.rank.label))
         method = {
             "CVSS_V3": VulnerabilityScoreSource.CVSS_V3_1,
             "CVSS_V4": VulnerabilityScoreSource.CVSS_V4,

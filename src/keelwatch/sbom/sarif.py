@@ -19,10 +19,25 @@ from typing import Any
 from keelwatch import __version__
 from keelwatch.model import ScanResult
 from keelwatch.vulndb.findings import Finding
+from keelwatch.vulndb.severity import Level
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "negligible": "note"}
-_DEFAULT_SCORE = {"critical": 9.5, "high": 8.0, "medium": 5.5, "low": 2.0, "negligible": 0.5}
+# unknown is a warning: it may be anything, so it must not read as a mere note
+_LEVEL = {
+    Level.CRITICAL: "error",
+    Level.HIGH: "error",
+    Level.MEDIUM: "warning",
+    Level.LOW: "note",
+    Level.NEGLIGIBLE: "note",
+    Level.UNKNOWN: "warning",
+}
+_DEFAULT_SCORE = {
+    Level.CRITICAL: 9.5,
+    Level.HIGH: 8.0,
+    Level.MEDIUM: 5.5,
+    Level.LOW: 2.0,
+    Level.NEGLIGIBLE: 0.5,
+}
 
 
 def _rule(f: Finding) -> dict[str, Any]:
@@ -48,7 +63,7 @@ def _rule(f: Finding) -> dict[str, Any]:
     }
     if f.references:
         rule["helpUri"] = f.references[0]
-    score = f.severity.score if f.severity.score is not None else _DEFAULT_SCORE.get(f.severity.level)
+    score = f.severity.score if f.severity.score is not None else _DEFAULT_SCORE.get(f.severity.rank)
     if score is not None:
         rule["properties"]["security-severity"] = f"{score:.1f}"
     return rule
@@ -90,7 +105,7 @@ def to_sarif(findings: list[Finding], image: str) -> dict[str, Any]:
         result: dict[str, Any] = {
             "ruleId": f.id,
             "ruleIndex": index[f.id],
-            "level": _LEVEL.get(f.severity.level, "warning"),
+            "level": _LEVEL[f.severity.rank],
             "message": {
                 "text": f"{f.package.name} {f.package.version} ({f.package.type}) is affected by {f.id}.{fix}"
             },

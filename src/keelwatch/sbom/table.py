@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from keelwatch.model import ScanResult
+from keelwatch.vulndb.severity import LEVELS
 
 
 def _short(digest: str | None) -> str:
@@ -60,9 +61,6 @@ def render(result: ScanResult, *, findings: Sequence[Any] | None = None, width: 
     return buf.getvalue()
 
 
-_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "negligible": 4, "unknown": 5}
-
-
 def _findings_table(console: Console, result: ScanResult, findings: Sequence[Any]) -> None:
     """Most urgent first: severity, known exploited, EPSS; suppressed ones last and marked."""
     active = [f for f in findings if not f.suppressed]
@@ -70,7 +68,7 @@ def _findings_table(console: Console, result: ScanResult, findings: Sequence[Any
         console.print("findings 0", markup=False)
         return
     counts = ", ".join(
-        f"{level} {n}" for level in _ORDER if (n := sum(1 for f in active if f.severity.level == level))
+        f"{level} {n}" for level in LEVELS if (n := sum(1 for f in active if f.severity.level == level))
     )
     console.print(f"findings {len(active)} ({counts or 'none'}), suppressed {len(findings) - len(active)}")
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
@@ -80,7 +78,7 @@ def _findings_table(console: Console, result: ScanResult, findings: Sequence[Any
     def urgency(f: Any) -> tuple[Any, ...]:
         return (
             f.suppressed,
-            _ORDER.get(f.severity.level, 9),
+            -f.severity.rank,
             not f.kev.flag,
             -(f.epss.score if f.epss else 0),
         )

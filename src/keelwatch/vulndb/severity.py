@@ -9,19 +9,65 @@ Order of evidence (first that yields a score wins):
 3. "unknown".
 
 Levels are normalised to critical / high / medium / low / negligible / unknown;
-CVSS "None" (0.0) and Debian "unimportant" map to negligible.
+CVSS "None" (0.0) and Debian "unimportant" map to negligible. `Level` is the one ordered
+severity type: every filter, gate, rule, sort and weight compares `Level`s, never strings.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import IntEnum
 from typing import Any
 
 from cvss import CVSS2, CVSS3, CVSS4
 from cvss.exceptions import CVSSError
 
-LEVELS = ("critical", "high", "medium", "low", "negligible", "unknown")
-RANK = {level: i for i, level in enumerate(LEVELS)}  # lower = more severe
+
+class Level(IntEnum):
+    """Severity levels, ordered: a higher value is more severe; `unknown` sorts lowest.
+
+    The gate does not rely on `unknown` sorting lowest: it settles unknown levels by its
+    own documented rule (see keelwatch.app.gate) before comparing.
+    """
+
+    UNKNOWN = 0
+    NEGLIGIBLE = 1
+    LOW = 2
+    MEDIUM = 3
+    HIGH = 4
+    CRITICAL = 5
+
+    @property
+    def label(self) -> str:
+        """The lower-case name used in every output ("high")."""
+        return self.name.lower()
+
+    @classmethod
+    def of(cls, text: Any) -> Level:
+        """The level named `text` (any case); unrecognised names are `unknown`."""
+        if isinstance(text, Level):
+            return text
+        return cls.__members__.get(str(text).strip().upper(), cls.UNKNOWN)
+
+    @classmethod
+    def parse(cls, text: str) -> Level:
+        """A level the user typed (any case); ValueError names the choices."""
+        level = cls.__members__.get(text.strip().upper())
+        if level is None:
+            raise ValueError(f"unknown severity {text.strip()!r} (one of {', '.join(LEVELS)})")
+        return level
+
+    @classmethod
+    def parse_list(cls, text: str) -> list[Level]:
+        """`HIGH,critical` -> [HIGH, CRITICAL]: comma lists in any case, empty items ignored."""
+        levels = [cls.parse(part) for part in text.split(",") if part.strip()]
+        if not levels:
+            raise ValueError(f"no severity given (one of {', '.join(LEVELS)})")
+        return levels
+
+
+# most severe first ("unknown" last), for counts and columns
+LEVELS = tuple(level.label for level in sorted(Level, reverse=True))
 
 _WORDS = {
     "critical": "critical",
@@ -42,7 +88,11 @@ class Severity:
     level: str = "unknown"
     score: float | None = None
     vector: str | None = None
-    source: str = ""  # "CVSS_V3", "CVSS_V4", "CVSS_V2", "database_specific", "urgency", ""
+    source: str = ""  # "CVSS_V3", "CVSS_V4", "CVSS_V2", "database_specific", "urgency", "alias", ""
+
+    @property
+    def rank(self) -> Level:
+        return Level.of(self.level)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,7 +150,7 @@ def severity_of(records: list[dict[str, Any]], entries: list[dict[str, Any]]) ->
     best: Severity | None = None
     for specific, source in _qualitative(records, entries):
         level = level_of_word(specific)
-        if level != "unknown" and (best is None or RANK[level] < RANK[best.level]):
+        if level != "unknown" and (best is None or Level.of(level) > best.rank):
             best = Severity(level, None, None, source)
     return best or Severity()
 
