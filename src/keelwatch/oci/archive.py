@@ -13,11 +13,10 @@ import hashlib
 import io
 import json
 import posixpath
-import tarfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from keelwatch.errors import ImageSourceError
+from keelwatch.errors import ImageSourceError, LayerError
 from keelwatch.oci.image import (
     MT_DOCKER_CONFIG,
     MT_DOCKER_LAYER_GZIP,
@@ -25,19 +24,27 @@ from keelwatch.oci.image import (
     MT_OCI_LAYER_ZSTD,
     Image,
 )
+from keelwatch.oci.layers import CHUNK, FILE, LayerLimits, LayerReader
 from keelwatch.oci.reference import Reference, parse_reference
 from keelwatch.oci.resolve import CONFIG_LIMIT, MANIFEST_LIMIT, image_from_manifest, parse_json
+from keelwatch.oci.safefile import open_regular
+from keelwatch.oci.schema import ARCHIVE_MANIFEST, CONFIG, load_json, validate
 from keelwatch.oci.verify import VerifyingReader, parse_digest, read_verified
 
 MT_DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
 
 
+# The same streaming reader and bounds as layers (gzip/zstd bombs, endless streams), with a
+# member count fit for a docker-save tarball (a few members per layer, at most 1,000 layers).
+ARCHIVE_LIMITS = LayerLimits(max_entries=20_000)
+
+
 class _Slice(io.RawIOBase):
-    """A read-only window [offset, offset+size) of a file, with its own handle."""
+    """A read-only window [offset, offset+size) of a plain tar file, with its own handle."""
 
     def __init__(self, path: Path, offset: int, size: int) -> None:
         super().__init__()
-        self._fh = path.open("rb")
+        self._fh = open_regular(path, str(path), follow=True)
         self._fh.seek(offset)
         self._left = size
 
@@ -62,6 +69,52 @@ class _Slice(io.RawIOBase):
         super().close()
 
 
+class _Streamed(io.RawIOBase):
+    """One member of a compressed archive: the archive streamed again (bounded) up to it."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        super().__init__()
+        self._fh = open_regular(path, str(path), follow=True)
+        self._reader = LayerReader(self._fh, limits=ARCHIVE_LIMITS, label=str(path))
+        self._entries = iter(self._reader)
+        try:
+            for entry in self._entries:
+                if entry.path == name and entry.type == FILE:
+                    return
+        except LayerError as exc:
+            self.close()
+            raise ImageSourceError(f"{path}: not a readable tar archive: {exc}") from None
+        self.close()
+        raise ImageSourceError(f"{path}: member {name[1:]!r} is missing")
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            chunks = []
+            while chunk := self._reader.read_some(CHUNK):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        try:
+            return self._reader.read_some(size)
+        except LayerError as exc:
+            raise ImageSourceError(str(exc)) from None
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            close = getattr(self._entries, "close", None)
+            if close is not None:
+                close()
+            self._fh.close()
+        super().close()
+
+
 def _safe_name(name: Any, where: str) -> str:
     if not isinstance(name, str) or not name:
         raise ImageSourceError(f"{where}: invalid member name {name!r}")
@@ -71,52 +124,66 @@ def _safe_name(name: Any, where: str) -> str:
     return norm
 
 
+class _Member:
+    """Where a member is: its type, data size and offset in the uncompressed stream."""
+
+    __slots__ = ("type", "size", "offset")
+
+    def __init__(self, type: str, size: int, offset: int) -> None:
+        self.type, self.size, self.offset = type, size, offset
+
+
 class DockerArchiveSource:
-    """Blobs of a docker-save tarball, addressed by digest like every other source."""
+    """Blobs of a docker-save tarball, addressed by digest like every other source.
+
+    The member index comes from one pass of the layer reader (bounded members, bytes and
+    compression ratio, so a gzip bomb or a million members fail fast). Members of a plain
+    tar are then read in place; those of a compressed tar by streaming the archive again.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise ImageSourceError(f"docker archive {self.path} does not exist or is not a file")
-        try:
-            self._tar = tarfile.open(self.path, mode="r:*")  # noqa: SIM115 - lives as long as the source
-            members = self._tar.getmembers()
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            raise ImageSourceError(f"{self.path}: not a readable tar archive: {exc}") from None
-        self._members: dict[str, tarfile.TarInfo] = {}
-        for m in members:
-            norm = posixpath.normpath(m.name)
-            if m.name.startswith("/") or norm.startswith(".."):
-                raise ImageSourceError(f"{self.path}: unsafe member name {m.name!r}")
-            self._members[norm] = m
+        where = f"docker archive {self.path}"
+        if not self.path.exists():
+            raise ImageSourceError(f"{where} does not exist or is not a file")
+        self._members: dict[str, _Member] = {}
+        with open_regular(self.path, where, follow=True) as fh:
+            reader = LayerReader(fh, limits=ARCHIVE_LIMITS, label=str(self.path))
+            try:
+                for entry in reader:
+                    name = reader.raw_name
+                    norm = posixpath.normpath(name) if name else ""
+                    if name.startswith("/") or norm.startswith(".."):
+                        raise ImageSourceError(f"{self.path}: unsafe member name {name!r}")
+                    self._members[entry.path] = _Member(entry.type, entry.size, reader.data_offset())
+            except LayerError as exc:
+                raise ImageSourceError(f"{self.path}: not a readable tar archive: {exc}") from None
+            self._plain = reader.compression == "none"
         self._by_digest: dict[str, str] = {}
-        with self.path.open("rb") as fh:
-            magic = fh.read(6)
-        self._plain = not (magic[:2] == b"\x1f\x8b" or magic[:3] == b"BZh" or magic == b"\xfd7zXZ\x00")
 
-    def member(self, name: Any) -> tarfile.TarInfo:
-        norm = _safe_name(name, str(self.path))
+    def member(self, name: Any) -> tuple[str, _Member]:
+        norm = "/" + _safe_name(name, str(self.path))
         info = self._members.get(norm)
         if info is None:
             raise ImageSourceError(f"{self.path}: member {name!r} is missing")
-        if not info.isreg():
+        if info.type != FILE:
             raise ImageSourceError(f"{self.path}: member {name!r} is not a regular file")
-        return info
+        return norm, info
 
-    def _raw(self, info: tarfile.TarInfo) -> BinaryIO:
-        if self._plain and not info.issparse():
+    def _raw(self, member: tuple[str, _Member]) -> BinaryIO:
+        name, info = member
+        if self._plain:
             # Own file handle per stream: layers can be read concurrently and independently.
-            return _Slice(self.path, info.offset_data, info.size)  # type: ignore[return-value]
-        fh = self._tar.extractfile(info)
-        if fh is None:
-            raise ImageSourceError(f"{self.path}: cannot read member {info.name!r}")
-        return fh  # type: ignore[return-value]
+            return _Slice(self.path, info.offset, info.size)  # type: ignore[return-value]
+        return _Streamed(self.path, name)  # type: ignore[return-value]
 
     def read_member(self, name: Any, limit: int) -> bytes:
-        info = self.member(name)
-        if info.size > limit:
-            raise ImageSourceError(f"{self.path}: {name} is too large ({info.size} bytes)")
-        return self._raw(info).read()
+        member = self.member(name)
+        size = member[1].size
+        if size > limit:
+            raise ImageSourceError(f"{self.path}: {name} is too large ({size} bytes, limit {limit})")
+        with self._raw(member) as fh:
+            return fh.read()
 
     def register(self, digest: str, name: str) -> None:
         self._by_digest[digest] = name
@@ -125,8 +192,8 @@ class DockerArchiveSource:
         name = self._by_digest.get(digest)
         if name is None:
             raise ImageSourceError(f"{self.path}: blob {digest} is not in this archive")
-        info = self.member(name)
-        return VerifyingReader(self._raw(info), digest, info.size)  # type: ignore[return-value]
+        member = self.member(name)
+        return VerifyingReader(self._raw(member), digest, member[1].size)  # type: ignore[return-value]
 
     def read_blob(self, desc: dict[str, Any], limit: int, what: str = "blob") -> bytes:
         digest = desc["digest"]
@@ -134,8 +201,9 @@ class DockerArchiveSource:
 
     def layer_descriptor(self, name: Any, diff_id: str) -> dict[str, Any]:
         """Digest and media type of a layer member, from its magic bytes and path."""
-        info = self.member(name)
-        head = self._raw(info).read(4)
+        member = self.member(name)
+        with self._raw(member) as fh:
+            head = fh.read(4)
         if head[:2] == b"\x1f\x8b":
             mt = MT_DOCKER_LAYER_GZIP
         elif head == b"\x28\xb5\x2f\xfd":
@@ -151,15 +219,15 @@ class DockerArchiveSource:
             parse_digest(digest)
         else:
             h = hashlib.sha256()
-            fh = self._raw(info)
-            while chunk := fh.read(1 << 20):
-                h.update(chunk)
+            with self._raw(member) as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
             digest = "sha256:" + h.hexdigest()
         self.register(digest, norm)
-        return {"mediaType": mt, "digest": digest, "size": info.size}
+        return {"mediaType": mt, "digest": digest, "size": member[1].size}
 
     def close(self) -> None:
-        self._tar.close()
+        return None
 
 
 def _select_entry(entries: list[Any], tag: str | None, where: str) -> dict[str, Any]:
@@ -189,22 +257,17 @@ def open_docker_archive(ref: Reference | str) -> Image:
     assert ref.path is not None
     source = DockerArchiveSource(ref.path)
     try:
-        entries = json.loads(source.read_member("manifest.json", MANIFEST_LIMIT))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        source.close()
-        raise ImageSourceError(f"{ref.path}: manifest.json is not valid JSON: {exc}") from None
-    except ImageSourceError:
-        source.close()
-        raise
-    try:
-        if not isinstance(entries, list):
-            raise ImageSourceError(f"{ref.path}: manifest.json is not a list")
+        what = f"{ref.path}: manifest.json"
+        entries = load_json(source.read_member("manifest.json", MANIFEST_LIMIT), what, limit=MANIFEST_LIMIT)
+        validate(entries, ARCHIVE_MANIFEST, what)
         entry = _select_entry(entries, ref.tag, ref.path)
         config_name = entry.get("Config")
         config_bytes = source.read_member(config_name, CONFIG_LIMIT)
         config_digest = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
         source.register(config_digest, _safe_name(config_name, ref.path))
-        config = parse_json(config_bytes, f"{ref.path}: config {config_name}")
+        config = validate(
+            parse_json(config_bytes, f"{ref.path}: config {config_name}"), CONFIG, f"{ref.path}: config"
+        )
         diff_ids = (
             (config.get("rootfs") or {}).get("diff_ids") if isinstance(config.get("rootfs"), dict) else None
         )

@@ -177,6 +177,7 @@ class LayerReader:
         self._next_chunk: Callable[[], bytes] | None = None
         self._current: Entry | None = None
         self._left = 0  # unread data bytes of the current entry
+        self.raw_name = ""  # the current entry's name as stored (before normalisation)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -194,6 +195,22 @@ class LayerReader:
         data = self._take(entry.size)
         self._left = 0
         return data
+
+    def read_some(self, n: int) -> bytes:
+        """Up to `n` more bytes of the current regular file (streaming; b"" at its end)."""
+        entry = self._current
+        if entry is None or entry.type != FILE:
+            return b""
+        n = min(n, self._left, CHUNK)
+        if n <= 0:
+            return b""
+        data = self._take(n)
+        self._left -= n
+        return data
+
+    def data_offset(self) -> int:
+        """Offset in the uncompressed stream of the current entry's unread data."""
+        return self.uncompressed_bytes - (len(self._buf) - self._pos)
 
     def warn(self, message: str) -> None:
         if len(self.warnings) < MAX_WARNINGS:
@@ -495,6 +512,7 @@ class LayerReader:
 
             if "\0" in name:
                 name = name.split("\0", 1)[0]
+            self.raw_name = name
             path = norm_path(name)
             if flag in _REG_TYPES:
                 etype = FILE

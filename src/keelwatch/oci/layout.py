@@ -7,6 +7,7 @@ handled by keelwatch.oci.resolve. Blob reads are digest-verified.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -14,6 +15,8 @@ from keelwatch.errors import ImageSourceError
 from keelwatch.oci.image import DEFAULT_PLATFORM, MT_OCI_INDEX, Image
 from keelwatch.oci.reference import Reference, parse_reference
 from keelwatch.oci.resolve import MANIFEST_LIMIT, image_from_descriptor, parse_json, select_manifest
+from keelwatch.oci.safefile import open_regular, read_regular
+from keelwatch.oci.schema import INDEX, validate
 from keelwatch.oci.verify import VerifyingReader, parse_digest, read_verified
 
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -26,7 +29,7 @@ class OciLayoutSource:
         self.path = Path(path)
         if not self.path.is_dir():
             raise ImageSourceError(f"OCI layout {self.path} does not exist or is not a directory")
-        if not (self.path / "index.json").is_file():
+        if not os.path.lexists(self.path / "index.json"):
             raise ImageSourceError(f"{self.path} is not an OCI layout (no index.json)")
 
     def blob_path(self, digest: str) -> Path:
@@ -34,13 +37,8 @@ class OciLayoutSource:
         return self.path / "blobs" / algo / hexpart
 
     def open_blob(self, digest: str, size: int | None = None) -> BinaryIO:
-        path = self.blob_path(digest)
-        try:
-            fh = path.open("rb")
-        except FileNotFoundError:
-            raise ImageSourceError(f"{self.path}: blob {digest} is missing") from None
-        except OSError as exc:
-            raise ImageSourceError(f"{self.path}: cannot read blob {digest}: {exc.strerror}") from None
+        # Regular files only, no symlink followed: a FIFO or a link to /dev/zero would never end.
+        fh = open_regular(self.blob_path(digest), f"{self.path}: blob {digest}")
         return VerifyingReader(fh, digest, size)  # type: ignore[return-value]
 
     def read_blob(self, desc: dict[str, Any], limit: int, what: str = "blob") -> bytes:
@@ -49,16 +47,8 @@ class OciLayoutSource:
 
     def index(self) -> dict[str, Any]:
         path = self.path / "index.json"
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ImageSourceError(f"{path}: {exc.strerror}") from None
-        if len(data) > MANIFEST_LIMIT:
-            raise ImageSourceError(f"{path} is too large")
-        doc = parse_json(data, str(path))
-        if not isinstance(doc.get("manifests"), list):
-            raise ImageSourceError(f"{path} has no manifests list")
-        return doc
+        data = read_regular(path, MANIFEST_LIMIT, str(path))  # refused by size before reading
+        return validate(parse_json(data, str(path), MANIFEST_LIMIT), INDEX, str(path))
 
     def close(self) -> None:
         return None
@@ -102,7 +92,7 @@ def open_layout(ref: Reference | str, *, platform: str = DEFAULT_PLATFORM) -> Im
     assert ref.path is not None
     source = OciLayoutSource(ref.path)
     index = source.index()
-    if index.get("mediaType", MT_OCI_INDEX) != MT_OCI_INDEX:
+    if index.get("mediaType") not in (None, MT_OCI_INDEX):
         raise ImageSourceError(f"{ref.path}/index.json has media type {index.get('mediaType')}")
     desc = find_tagged(index, ref.tag, ref.path, platform)
     return image_from_descriptor(ref.raw, desc, source.read_blob, platform, source=source)

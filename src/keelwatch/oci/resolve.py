@@ -8,7 +8,6 @@ is read and its rootfs.diff_ids paired with the manifest's layers.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -25,10 +24,19 @@ from keelwatch.oci.image import (
     Image,
     ImageSource,
 )
+from keelwatch.oci.schema import (
+    CONFIG,
+    CONFIG_LIMIT,
+    DESCRIPTOR,
+    INDEX,
+    MANIFEST,
+    MANIFEST_LIMIT,
+    load_json,
+    validate,
+)
 from keelwatch.oci.verify import parse_digest
 
-MANIFEST_LIMIT = 4 << 20
-CONFIG_LIMIT = 8 << 20
+__all__ = ["CONFIG_LIMIT", "MANIFEST_LIMIT"]  # re-exported: sources import the limits from here
 MAX_INDEX_DEPTH = 4
 INDEX_TYPES = frozenset({MT_OCI_INDEX, MT_DOCKER_LIST})
 MANIFEST_TYPES = frozenset({MT_OCI_MANIFEST, MT_DOCKER_MANIFEST})
@@ -43,15 +51,20 @@ _DEFAULT_VARIANT = {"arm64": "v8", "arm": "v7"}
 Fetch = Callable[[dict[str, Any], int, str], bytes]
 
 
-def parse_json(data: bytes, what: str) -> dict[str, Any]:
-    """A JSON object or a one-line ImageSourceError."""
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ImageSourceError(f"{what} is not valid JSON: {exc}") from None
+def parse_json(data: bytes, what: str, limit: int = CONFIG_LIMIT) -> dict[str, Any]:
+    """A JSON object (bounded size, depth and numbers: keelwatch.oci.schema) or a one-line error."""
+    doc = load_json(data, what, limit=limit)
     if not isinstance(doc, dict):
         raise ImageSourceError(f"{what} is not a JSON object")
     return doc
+
+
+def _media_type(doc: dict[str, Any], what: str) -> str | None:
+    """The document's own mediaType, checked to be a string before it is looked up anywhere."""
+    mt = doc.get("mediaType")
+    if mt is not None and not isinstance(mt, str):
+        raise ImageSourceError(f"{what}: mediaType must be a string")
+    return mt
 
 
 def parse_platform(platform: str) -> tuple[str, str, str]:
@@ -89,20 +102,14 @@ def platform_matches(wanted: str, p: dict[str, Any] | None) -> bool:
 
 def descriptor(doc: Any, what: str) -> dict[str, Any]:
     """A validated content descriptor (digest, size, mediaType)."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("digest"), str):
-        raise ImageSourceError(f"{what}: invalid descriptor (no digest)")
+    validate(doc, DESCRIPTOR, f"{what}: descriptor")
     parse_digest(doc["digest"])
-    size = doc.get("size")
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
-        raise ImageSourceError(f"{what}: invalid size in descriptor {doc['digest']}")
     return doc
 
 
 def select_manifest(index: dict[str, Any], platform: str, where: str) -> dict[str, Any]:
     """The descriptor in an index for `platform`, or an error naming what is available."""
-    manifests = index.get("manifests")
-    if not isinstance(manifests, list):
-        raise ImageSourceError(f"{where}: index has no manifests list")
+    manifests = validate(index, INDEX, f"{where}: index")["manifests"]
     parse_platform(platform)
     available = []
     for desc in manifests:
@@ -131,19 +138,21 @@ def image_from_manifest(
     media_type: str | None = None,
 ) -> Image:
     """Read the config a manifest points at and pair its diff_ids with the layers."""
-    manifest = parse_json(manifest_bytes, f"manifest of {ref}")
-    mt = manifest.get("mediaType") or media_type or MT_OCI_MANIFEST
+    manifest = parse_json(manifest_bytes, f"manifest of {ref}", MANIFEST_LIMIT)
+    mt = _media_type(manifest, f"manifest of {ref}") or media_type or MT_OCI_MANIFEST
     if mt in DOCKER_SCHEMA1 or manifest.get("schemaVersion") == 1:
         raise ImageSourceError(f"{ref}: Docker schema 1 manifests are not supported")
     if mt not in MANIFEST_TYPES:
         raise ImageSourceError(f"{ref}: unsupported manifest media type {mt}")
     if manifest.get("schemaVersion") != 2:
         raise ImageSourceError(f"{ref}: manifest schemaVersion must be 2")
+    validate(manifest, MANIFEST, f"manifest of {ref}")
     config_desc = descriptor(manifest.get("config"), f"{ref} config")
     cmt = config_desc.get("mediaType")
     if cmt and cmt not in CONFIG_TYPES:
         raise ImageSourceError(f"{ref}: not a container image (config media type {cmt})")
     config = parse_json(fetch(config_desc, CONFIG_LIMIT, "config"), f"config of {ref}")
+    validate(config, CONFIG, f"config of {ref}")
     raw_layers = manifest.get("layers")
     if not isinstance(raw_layers, list):
         raise ImageSourceError(f"{ref}: manifest has no layers list")
@@ -188,8 +197,8 @@ def image_from_descriptor(
         desc = descriptor(desc, ref)
         data = fetch(desc, MANIFEST_LIMIT, "manifest")
         mt = desc.get("mediaType")
-        doc = parse_json(data, f"manifest {desc['digest']} of {ref}")
-        mt = doc.get("mediaType") or mt
+        doc = parse_json(data, f"manifest {desc['digest']} of {ref}", MANIFEST_LIMIT)
+        mt = _media_type(doc, f"manifest {desc['digest']} of {ref}") or mt
         if mt in INDEX_TYPES or (mt is None and "manifests" in doc):
             desc = select_manifest(doc, platform, ref)
             continue
