@@ -1,6 +1,6 @@
 """Hostile image metadata and blobs through the real CLI: one error line, exit 2, nothing touched.
 
-Each image is built from real content (this machine's dpkg status) with keelwatch.oci.write
+Each image is built from real content (this machine's dpkg status) with examples/imagebuilder.py
 and then made hostile in one place: a document of the wrong type, too deep, too big, a blob
 that is a FIFO or a link to a device, too many layers or members, a compression bomb.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from keelwatch.oci.write import make_layer, write_docker_archive, write_oci_layout
+from imagebuilder import make_layer, write_docker_archive, write_oci_layout
 
 images = sys.modules["keelwatch_test_images"]
 hostile = sys.modules["keelwatch_test_hostile"]
