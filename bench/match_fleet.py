@@ -140,10 +140,10 @@ def make_fleet(n: int, data: Path, seed: int = 7) -> Iterator[ScanResult]:
 def build_store(db_dir: Path, n: int, data: Path) -> str:
     from sqlalchemy import func, select
 
+    from keelwatch.app.feeds import update_feeds as update
     from keelwatch.store.db import open_store
     from keelwatch.store.findings_models import ScanPackageSet
     from keelwatch.store.scans import save_scans, scan_count
-    from keelwatch.vulndb.feeds.update import update
 
     db_dir.mkdir(parents=True, exist_ok=True)
     path = db_dir / f"fleet-{n}.db"

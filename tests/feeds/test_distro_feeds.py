@@ -7,10 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
+from keelwatch.app.feeds import update_feeds as update
 from keelwatch.store.kb import SqlKnowledgeBase
 from keelwatch.vulndb.feeds import debian
 from keelwatch.vulndb.feeds.base import Report
-from keelwatch.vulndb.feeds.update import update
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from keelwatch.app.feeds import update_feeds as update
 from keelwatch.errors import FeedError
 from keelwatch.store.kb import SqlKnowledgeBase
 from keelwatch.vulndb.feeds.fetch import Fetcher
-from keelwatch.vulndb.feeds.update import update
 
 
 class _Quiet(SimpleHTTPRequestHandler):

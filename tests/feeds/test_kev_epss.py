@@ -6,8 +6,8 @@ import gzip
 import json
 from pathlib import Path
 
+from keelwatch.app.feeds import update_feeds as update
 from keelwatch.store.kb import SqlKnowledgeBase
-from keelwatch.vulndb.feeds.update import update
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from keelwatch.app.feeds import update_feeds as update
 from keelwatch.store.kb import SqlKnowledgeBase
 from keelwatch.store.models import AdvisoryPackage, AdvisoryRow, FeedState
-from keelwatch.vulndb.feeds.update import update
 
 PYPI_RECORDS = 2661
 PYPI_BAD = {"PYSEC-2021-371", "PYSEC-2019-125"}  # real records with versions PEP 440 cannot parse

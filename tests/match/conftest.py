@@ -17,8 +17,8 @@ from keelwatch.vulndb.model import Advisory, EpssScore, KevEntry
 
 @pytest.fixture(scope="session")
 def full_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from keelwatch.app.feeds import update_feeds as update
     from keelwatch.store.db import open_store
-    from keelwatch.vulndb.feeds.update import update
 
     home = tmp_path_factory.mktemp("kw-session-home")
     with pytest.MonkeyPatch.context() as mp:

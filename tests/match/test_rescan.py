@@ -70,9 +70,9 @@ def test_rescan_errors(full_store, cli) -> None:  # type: ignore[no-untyped-def]
 
 def test_rescan_on_both_backends(store, shared_data) -> None:  # type: ignore[no-untyped-def]
     """The fan-out aggregates links in SQL (GROUP_CONCAT / string_agg): run it on SQLite and PostgreSQL."""
+    from keelwatch.app.feeds import update_feeds as update
     from keelwatch.app.rescan import rescan
     from keelwatch.store.scans import save_scan
-    from keelwatch.vulndb.feeds.update import update
 
     [res] = [r for r in update(store, ["osv"], str(shared_data)) if r.feed == "osv:PyPI"]
     assert res.status == "updated"
@@ -90,12 +90,12 @@ def test_bulk_save_and_package_sets_on_both_backends(store, shared_data) -> None
     """`save_scans` gives `save_scan`'s ids; the packed package sets and the links give one answer."""
     from sqlalchemy import delete, select
 
+    from keelwatch.app.feeds import update_feeds as update
     from keelwatch.app.rescan import rescan
     from keelwatch.store.db import pack
     from keelwatch.store.findings_models import ScanMatch, ScanPackageSet
     from keelwatch.store.models import Scan
     from keelwatch.store.scans import load_scan, save_scan, save_scans
-    from keelwatch.vulndb.feeds.update import update
 
     [res] = [r for r in update(store, ["osv"], str(shared_data)) if r.feed == "osv:PyPI"]
     assert res.status == "updated"

@@ -137,8 +137,8 @@ def test_sarif_is_valid_2_1_0(kb) -> None:  # type: ignore[no-untyped-def]
 
 def test_epss_from_documented_csv(full_store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """EPSS has no offline copy: a small file in FIRST's documented CSV format."""
+    from keelwatch.app.feeds import update_feeds as update
     from keelwatch.store.kb import SqlKnowledgeBase
-    from keelwatch.vulndb.feeds.update import update
 
     mirror = tmp_path / "mirror"
     mirror.mkdir()

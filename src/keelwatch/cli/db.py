@@ -1,14 +1,81 @@
-"""`keelwatch db update` and `keelwatch db status`: the vulnerability data in the store."""
+"""`keelwatch db update` and `keelwatch db status`: the vulnerability data in the store.
+
+A thin shell over `keelwatch.app.feeds`: one summary line per feed (counts, skipped
+records as a count with the list on request), download progress with bytes on stderr
+only when it is a terminal and not `-q`.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import typer
 
 from keelwatch.errors import FeedError
 
 db_app = typer.Typer(help="Vulnerability data: update feeds, show their state.", no_args_is_help=True)
+
+
+@contextmanager
+def _download_bars(quiet: bool) -> Iterator[Any]:
+    """A callback drawing one byte-counting bar per download on stderr; None when silent."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    tasks: dict[str, Any] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bars:
+
+        def on_bytes(url: str, done: int, total: int | None) -> None:
+            if url not in tasks:
+                name = "/".join(url.split("?", 1)[0].rstrip("/").rsplit("/", 2)[-2:])  # e.g. PyPI/all.zip
+                tasks[url] = bars.add_task(name, total=total)
+            bars.update(tasks[url], completed=done, total=total)
+
+        yield on_bytes
+
+
+def _summary(r: Any) -> str:
+    if r.status == "updated":
+        detail = f"{r.records} records (+{r.added} ~{r.changed} -{r.removed})"
+    elif r.status == "unchanged":
+        detail = f"{r.records} records, not modified"
+    else:
+        detail = r.message
+    if r.skipped:
+        detail += f", {len(r.skipped)} skipped"
+    return f"{r.feed:<22} {r.status:<9} {detail}  [{r.seconds:.1f}s]"
+
+
+def _save_skipped(results: list[Any]) -> Path:
+    """Every skipped record of this run, one per line, in the data directory (overwritten each run)."""
+    from keelwatch.config import data_home
+
+    path = data_home() / "db-update-skipped.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{r.feed}\t{s}\n" for r in results for s in r.skipped), encoding="utf-8")
+    return path
+
+
+def _failure(failed: list[Any]) -> FeedError:
+    """One short line for the whole run: the shared reason, or a count and the first one."""
+    reasons = list(dict.fromkeys(r.message for r in failed))
+    if len(reasons) == 1:
+        return FeedError(reasons[0][:300])
+    return FeedError(f"{len(failed)} feeds failed; first: {failed[0].feed}: {reasons[0]}"[:300])
 
 
 @db_app.command("update")
@@ -20,59 +87,48 @@ def update_cmd(
         None, "--from", help="Mirror directory or URL (publishers' layout), or OSV files."
     ),
     force: bool = typer.Option(False, "--force", help="Re-import even if the files are unchanged."),
+    show_skipped: bool = typer.Option(
+        False, "--show-skipped", help="List every skipped (invalid) record with its reason."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no notes; summary lines only."),
 ) -> None:
     """Fetch and import feeds; each feed is replaced atomically or left as it was."""
+    from keelwatch.app.feeds import update_feeds
     from keelwatch.store.db import open_store
-    from keelwatch.vulndb.feeds.update import update
 
-    with open_store() as store:
-        results = update(
-            store, source or None, from_, force=force, progress=lambda m: typer.echo(m, err=True)
+    notes = None if quiet else (lambda m: typer.echo(m, err=True))
+    with open_store() as store, _download_bars(quiet) as on_bytes:
+        results = update_feeds(
+            store, source or None, from_, force=force, progress=notes, download_progress=on_bytes
         )
-    failed = []
     for r in results:
-        if r.status == "updated":
-            detail = f"{r.records} records (+{r.added} ~{r.changed} -{r.removed})"
-        elif r.status == "unchanged":
-            detail = f"{r.records} records, not modified"
-        else:
-            detail = r.message
-        typer.echo(f"{r.feed:<22} {r.status:<9} {detail}  [{r.seconds:.1f}s]")
-        for warning in r.warnings:
-            typer.echo(f"  warning: {warning}", err=True)
-        if r.status == "failed":
-            failed.append(r)
+        typer.echo(_summary(r))
+        if show_skipped:
+            for s in r.skipped:
+                typer.echo(f"  skipped {s}")
+        if not quiet:
+            for note in r.notes:
+                typer.echo(f"  note: {note}", err=True)
+    skipped = sum(len(r.skipped) for r in results)
+    if skipped and not show_skipped:
+        typer.echo(
+            f"{skipped} invalid records skipped; listed in {_save_skipped(results)} (or --show-skipped)"
+        )
+    failed = [r for r in results if r.status == "failed"]
     if failed:
-        raise FeedError("; ".join(f"{r.feed}: {r.message}" for r in failed))
-
-
-def _age_days(value: str | None, fallback: datetime | None) -> float | None:
-    when = None
-    if value:
-        try:
-            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            when = None
-    when = when or fallback
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - when).total_seconds() / 86400
+        raise _failure(failed)
 
 
 @db_app.command("status")
 def status_cmd() -> None:
-    """Each feed's record count, snapshot time and age; warns about stale data."""
-    from sqlalchemy import select
-
+    """Each feed's record count, snapshot date and age; warns about stale or undated data."""
+    from keelwatch.app.feeds import feed_status
     from keelwatch.config import load_settings
     from keelwatch.store.db import open_store
-    from keelwatch.store.models import FeedState
 
     max_age = load_settings().max_data_age_days
-    with open_store() as store, store.session() as session:
-        states = session.scalars(select(FeedState).order_by(FeedState.feed)).all()
+    with open_store() as store:
+        states = feed_status(store)
         url = store.url.render_as_string(hide_password=True)
     typer.echo(f"store: {url}")
     if not states:
@@ -80,14 +136,16 @@ def status_cmd() -> None:
         return
     typer.echo(f"{'feed':<22} {'status':<7} {'records':>8}  {'snapshot':<20}  age")
     for s in states:
-        age = _age_days(s.snapshot_at, s.updated_at)
+        age = s.age_days()
         age_text = f"{age:.1f}d" if age is not None else "?"
         typer.echo(
-            f"{s.feed:<22} {s.status:<7} {s.record_count:>8}  {(s.snapshot_at or '-')[:19]:<20}  {age_text}"
+            f"{s.feed:<22} {s.status:<7} {s.records:>8}  {(s.snapshot_at or '-')[:19]:<20}  {age_text}"
         )
         if s.status != "ok":
             typer.echo(f"  warning: last update failed: {s.message}", err=True)
-        if age is not None and age > max_age:
+        if age is None:
+            typer.echo(f"  warning: {s.feed} data carries no date; treat it as stale", err=True)
+        elif age > max_age:
             typer.echo(f"  warning: {s.feed} data is {age:.0f} days old (limit {max_age})", err=True)
 
 

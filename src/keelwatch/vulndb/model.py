@@ -13,6 +13,7 @@ Ecosystem names are OSV's: "PyPI", "npm", "Go", "Maven", "crates.io",
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 
@@ -50,6 +51,39 @@ class Advisory:
     @property
     def affected(self) -> list[dict[str, Any]]:
         return list(self.raw.get("affected") or [])
+
+
+@dataclass(slots=True)
+class FeedStatus:
+    """What the last update of one feed left: the facts `db status` and a staleness gate read."""
+
+    feed: str  # "osv:PyPI", "alpine-secdb", "kev", ...
+    source: str
+    status: str  # ok | failed
+    records: int
+    snapshot_at: str  # the data's own date (ISO 8601), "" when the data proves none
+    updated_at: datetime | None = None  # when keelwatch last imported or checked it
+    message: str = ""
+    warnings: int = 0
+    files: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""
+
+    def snapshot(self) -> datetime | None:
+        """`snapshot_at` as an aware datetime; None when unknown or unreadable."""
+        if not self.snapshot_at:
+            return None
+        try:
+            when = datetime.fromisoformat(self.snapshot_at.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+    def age_days(self, now: datetime | None = None) -> float | None:
+        """Days since the snapshot; None when the data carries no date (treat as stale)."""
+        when = self.snapshot()
+        if when is None:
+            return None
+        return ((now or datetime.now(UTC)) - when).total_seconds() / 86400
 
 
 class KnowledgeBase(Protocol):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from keelwatch.errors import FeedError
-from keelwatch.vulndb.feeds.base import Report
+from keelwatch.vulndb.feeds.base import Report, cve_year_floor
 from keelwatch.vulndb.model import Advisory
 
 DEFAULT_BASE = "https://secdb.alpinelinux.org/"
@@ -93,7 +93,10 @@ def read_files(
                     if fixed == "0":  # never affected in this branch
                         continue
                     _add_fix(doc, fixed_at, vuln_id, eco, name, fixed, repo, note, apk)
+    # secdb files carry no date: without the publisher's, the newest CVE year is what the data proves
+    snapshot = snapshot or cve_year_floor(docs)
     for doc in docs.values():
+        doc["modified"] = snapshot
         yield Advisory(
             id=doc["id"], source="alpine-secdb", raw=doc, aliases=list(doc["aliases"]), modified=snapshot
         )

@@ -17,8 +17,11 @@ A rejected update never touches stored data: writes happen in one transaction.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +32,7 @@ RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
 EVENT_KEYS = ("introduced", "fixed", "last_affected", "limit")
 MAX_BAD_RATIO = 0.05
 MAX_BAD_ABSOLUTE = 20
+MAX_SKIPPED_LISTED = 100_000  # bounded memory even for a hostile feed
 
 
 class BadRecord(ValueError):
@@ -37,26 +41,45 @@ class BadRecord(ValueError):
 
 @dataclass
 class Report:
-    """Warnings collected while reading one feed (kept short: first N verbatim, then counted)."""
+    """What reading one feed found wrong: skipped records (all of them) and a few notes.
+
+    Skipped records are kept apart from the notes so that `db update` can print one count
+    per feed and offer the full list on request, instead of one line per record.
+    """
 
     feed: str
-    warnings: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "record id: reason", in feed order
+    notes: list[str] = field(default_factory=list)  # aggregated remarks (first `limit` kept)
     bad_records: int = 0
+    kept_previous: int = 0  # bad records whose previously stored version stays
     unknown_ecosystems: Counter[str] = field(default_factory=Counter)
     limit: int = 50
 
     def bad(self, record_id: str, reason: str) -> None:
         self.bad_records += 1
-        self.warn(f"{self.feed}: skipped record {record_id}: {reason}")
+        if len(self.skipped) < MAX_SKIPPED_LISTED:
+            self.skipped.append(f"{record_id}: {reason}")
 
     def warn(self, message: str) -> None:
-        if len(self.warnings) < self.limit:
-            self.warnings.append(message)
-        elif len(self.warnings) == self.limit:
-            self.warnings.append(f"{self.feed}: further warnings suppressed")
+        if len(self.notes) < self.limit:
+            self.notes.append(message)
+        elif len(self.notes) == self.limit:
+            self.notes.append(f"{self.feed}: further warnings suppressed")
+
+    @property
+    def warnings(self) -> list[str]:
+        """Notes, then the first `limit` skipped records as one line each (for logs and tests)."""
+        lines = [f"{self.feed}: skipped record {s}" for s in self.skipped[: self.limit]]
+        if self.bad_records > self.limit:
+            lines.append(f"{self.feed}: {self.bad_records - self.limit} more records skipped")
+        return self.notes + lines
 
     def finish(self, good: int) -> None:
         """Summarise aggregated notes and reject an update that is mostly broken."""
+        if self.kept_previous:
+            self.warn(
+                f"{self.feed}: {self.kept_previous} skipped records keep their previously stored version"
+            )
         for eco, count in sorted(self.unknown_ecosystems.items()):
             self.warn(
                 f"{self.feed}: {count} affected entries of ecosystem {eco!r} have no version "
@@ -64,9 +87,10 @@ class Report:
             )
         total = good + self.bad_records
         if self.bad_records > MAX_BAD_ABSOLUTE and self.bad_records > MAX_BAD_RATIO * total:
+            first = self.skipped[0] if self.skipped else "?"
             raise FeedError(
                 f"{self.feed}: {self.bad_records} of {total} records are invalid; update rejected "
-                f"(first: {self.warnings[0] if self.warnings else '?'})"
+                f"(first: {first})"
             )
 
 
@@ -158,3 +182,50 @@ def advisory_from_osv(doc: Any, source: str, fallback_id: str) -> Advisory:
     return Advisory(
         id=adv_id, source=source, raw=doc, aliases=list(aliases), modified=modified, withdrawn=withdrawn
     )
+
+
+def vetted(
+    advisories: Iterable[Advisory], report: Report
+) -> Iterator[tuple[Advisory, list[tuple[str, str]] | None]]:
+    """Each advisory once with its index keys, or with None when it is a bad record.
+
+    A bad record is reported here and still passed on, so the writer can keep the
+    version it stored before instead of letting the advisory vanish. A repeated id
+    is reported and dropped: the first one counts.
+    """
+    seen: set[str] = set()
+    for adv in advisories:
+        if adv.id in seen:
+            report.bad(adv.id, "duplicate id in this feed; first kept")
+            continue
+        seen.add(adv.id)
+        try:
+            keys = check_advisory(adv, report)
+        except BadRecord as exc:
+            report.bad(adv.id, str(exc))
+            yield adv, None
+            continue
+        yield adv, keys
+
+
+def fingerprint(adv: Advisory) -> str:
+    """What decides "unchanged" on re-import: OSV's `modified`, else a hash of the converted record."""
+    if adv.source == "osv" and adv.modified:
+        return f"m:{adv.modified}"
+    body = {k: v for k, v in adv.raw.items() if k != "modified"}
+    return "h:" + hashlib.sha1(json.dumps(body, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+
+
+_CVE_YEAR = re.compile(r"^CVE-(\d{4})-\d+$")
+
+
+def cve_year_floor(ids: Iterable[str]) -> str:
+    """The first day of the newest CVE year among `ids` ("" if none), ISO 8601.
+
+    For feeds that carry no date of their own (Alpine secdb, the Debian tracker JSON)
+    read from a local copy, this is the only date the data itself proves: it was
+    produced no earlier than that. Its age is an upper bound, so a staleness check
+    built on it errs on the safe side.
+    """
+    years = [int(m.group(1)) for i in ids if (m := _CVE_YEAR.match(i))]
+    return f"{max(years):04d}-01-01T00:00:00Z" if years else ""

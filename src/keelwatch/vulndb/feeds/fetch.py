@@ -18,10 +18,12 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -30,6 +32,16 @@ from keelwatch.errors import FeedError
 MAX_BYTES = 2 * 1024**3
 TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 USER_AGENT = "keelwatch feed updater"
+# (url, bytes so far, declared total or None): how a caller shows download progress
+Progress = Callable[[str, int, int | None], None]
+
+
+class FeedUnreachable(FeedError):
+    """The host cannot be reached at all (no route, DNS failure, refused): likely offline."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"cannot reach {host}: no network? use --from DIR")
+        self.host = host
 
 
 @dataclass
@@ -40,7 +52,9 @@ class Fetched:
     not_modified: bool = False
     etag: str | None = None
     last_modified: str | None = None
-    snapshot: str = ""  # when the publisher produced it (Last-Modified or file mtime), ISO 8601
+    # when the publisher produced it, ISO 8601: Last-Modified, else the download time; "" for a local
+    # copy, whose mtime says when it was copied, not how current the data is
+    snapshot: str = ""
     key: str = ""  # the file's name in feed_state.files (its first mirror candidate)
     has_body: bool = True  # False after a 304: `path` holds nothing to import
 
@@ -70,8 +84,12 @@ def _http_date_to_iso(value: str | None) -> str:
 class Fetcher:
     """One update run's downloads; `close()` removes every temporary file."""
 
-    def __init__(self, mirror: str | None, workdir: Path, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(
+        self, mirror: str | None, workdir: Path, max_bytes: int = MAX_BYTES, progress: Progress | None = None
+    ) -> None:
         self.mirror = mirror
+        self.progress = progress
+        self._unreachable: set[str] = set()  # hosts that failed to connect: not tried again this run
         self.is_url = bool(mirror) and mirror.split(":", 1)[0] in ("http", "https")
         self.max_bytes = max_bytes
         workdir.mkdir(parents=True, exist_ok=True)
@@ -118,22 +136,20 @@ class Fetcher:
                 return None
             if path.stat().st_size > self.max_bytes:
                 raise FeedError(f"{path}: larger than the {self.max_bytes} byte limit")
-            sha = _sha256(path)
-            mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            return Fetched(
-                path,
-                str(path),
-                sha,
-                not_modified=sha == previous.get("sha256"),
-                snapshot=mtime,
-                key=candidates[0],
-            )
+            got = self.get_local(path, previous)
+            got.key = candidates[0]
+            return got
         if self.is_url:
             url = f"{self.mirror.rstrip('/')}/{candidates[0]}"
         got = self._download(url, previous, required)
         if got is not None:
             got.key = candidates[0]
         return got
+
+    def get_local(self, path: Path, previous: dict[str, Any] | None = None) -> Fetched:
+        """A local file (or directory of OSV files) as it is; no snapshot date: the data gives it."""
+        sha = _sha256(path) if path.is_file() else ""
+        return Fetched(path, str(path), sha, not_modified=bool(sha) and sha == (previous or {}).get("sha256"))
 
     def _download(self, url: str, previous: dict[str, Any], required: bool) -> Fetched | None:
         if self._client is None:
@@ -145,6 +161,9 @@ class Fetcher:
             headers["If-None-Match"] = previous["etag"]
         if previous.get("last_modified"):
             headers["If-Modified-Since"] = previous["last_modified"]
+        host = urlsplit(url).hostname or url
+        if host in self._unreachable:
+            raise FeedUnreachable(host)
         basename = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "download"
         fd, name = tempfile.mkstemp(dir=self._tmp, suffix=f"-{basename}")
         path = Path(name)
@@ -171,14 +190,21 @@ class Fetcher:
                 size = 0
                 for chunk in resp.iter_bytes(1 << 20):
                     size += len(chunk)
+                    if self.progress is not None:
+                        self.progress(url, size, declared or None)
                     if size > self.max_bytes:
                         raise FeedError(f"{url}: more than the {self.max_bytes} byte limit")
                     digest.update(chunk)
                     out.write(chunk)
                 etag, last_modified = resp.headers.get("etag"), resp.headers.get("last-modified")
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            # offline, DNS failure, connection refused: one short line, not the whole exception chain
+            self._unreachable.add(host)
+            raise FeedUnreachable(host) from None
         except httpx.HTTPError as exc:
-            raise FeedError(f"{url}: download failed: {exc}") from None
+            raise FeedError(f"{url}: download failed: {_first_line(exc)}") from None
         sha = digest.hexdigest()
+        fetched_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return Fetched(
             path,
             url,
@@ -186,5 +212,10 @@ class Fetcher:
             not_modified=sha == previous.get("sha256"),
             etag=etag,
             last_modified=last_modified,
-            snapshot=_http_date_to_iso(last_modified),
+            snapshot=_http_date_to_iso(last_modified) or fetched_at,
         )
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's first line, bounded: httpx messages can carry whole chains."""
+    return ((str(exc).strip().splitlines() or [type(exc).__name__])[0])[:200]
