@@ -30,7 +30,6 @@ FORBIDDEN = ("keelwatch.store", "keelwatch.app", "keelwatch.cli", "sqlalchemy", 
 KNOWN_VIOLATIONS: set[str] = {
     "keelwatch.governance.catalogue",  # catalogue SQL -> store (floor-store)
     "keelwatch.governance.models",  # governance tables -> store (floor-store)
-    "keelwatch.vulndb.feeds.update",  # db update orchestration -> app, SQL -> store (floor-feeds)
 }
 
 
