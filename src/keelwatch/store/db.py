@@ -10,6 +10,7 @@ programmatically: no alembic.ini is needed.
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,34 +110,74 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _migrate(engine: Engine) -> None:
-    from alembic import command
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+def schema_head() -> str:
+    """The newest migration's revision, read from the file names (`NNNN_name.py`, revision "NNNN").
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    Reading the directory costs microseconds; asking Alembic costs ~0.6 s of imports, which
+    every command would pay (tests/store/test_migrations.py holds the naming rule).
+    """
+    return max(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def _current_revision(engine: Engine) -> str | None:
+    """The store's schema revision by one cheap query; None for a store never migrated."""
     with engine.connect() as conn:
-        if MigrationContext.configure(conn).get_current_revision() == head:
-            return
-    conn = engine.connect()
-    if engine.dialect.name == "sqlite":
-        conn = conn.execution_options(kw_begin="IMMEDIATE")
-    try:
-        if engine.dialect.name == "postgresql":
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except exc.DBAPIError:
+            conn.rollback()
+            return None
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One migrator at a time, whatever the number of processes opening a new store.
+
+    SQLite: an flock on `<database>.migrate-lock` beside the database file (Alembic runs
+    SQLite DDL outside a transaction, so BEGIN IMMEDIATE alone does not serialise it; two
+    racing processes failed with "table already exists"). PostgreSQL: a session advisory lock.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
             conn.commit()
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-        conn.commit()
+            try:
+                yield
+            finally:
+                conn.rollback()
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                conn.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield  # private to this process: nobody to race with
+        return
+    import fcntl
+
+    fd = os.open(f"{database}.migrate-lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
-        if engine.dialect.name == "postgresql":
-            conn.rollback()
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        os.close(fd)
+
+
+def _migrate(engine: Engine) -> None:
+    """Bring the schema to head; Alembic is imported only when a migration is due."""
+    if _current_revision(engine) == schema_head():
+        return
+    with _migration_lock(engine):
+        if _current_revision(engine) == schema_head():  # another process migrated meanwhile
+            return
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with engine.connect() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
             conn.commit()
-        conn.close()
 
 
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
