@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from keelwatch.oci.write import FileEntry, make_layer, write_oci_layout
+from imagebuilder import FileEntry, make_layer, write_oci_layout
 from keelwatch.store.db import open_store
 
 STATUS = Path("/var/lib/dpkg/status")
