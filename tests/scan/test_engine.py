@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from imagebuilder import FileEntry
-from keelwatch.errors import LayerError
+from keelwatch.errors import ImageSourceError, LayerError
 from keelwatch.scan import LayerCache, scan_image, scan_reference
 from keelwatch.scan.globs import PathMatcher
 
@@ -190,16 +190,20 @@ def test_cache_hit_never_opens_base_layers(tmp_path, catalogers, kit, real_statu
     first = scan_image(open_image(f"oci:{layout}:v1"), catalogers, cache=cache)
     assert cache.misses == 3 and len(list(cache.root.glob("*.json"))) == 3
 
-    for layer in base:  # the base blobs are gone: only the cache can answer for them
-        _blob_path(layout, layer.digest).unlink()
     image = open_image(f"oci:{layout}:v1")
     opened: list[int] = []
     real_open = image.open_layer
     image.open_layer = lambda i: opened.append(i) or real_open(i)  # type: ignore[method-assign]
     cache = LayerCache()
     second = scan_image(image, catalogers, cache=cache)
-    assert cache.hits == 3 and opened == []
+    assert cache.hits == 3 and opened == []  # the cache answers: no blob is read
     assert second.to_dict() == first.to_dict()
+
+    # The blobs must still be there: a cache hit is no licence to scan an image that lost one.
+    _blob_path(layout, base[0].digest).unlink()
+    with pytest.raises(ImageSourceError, match="is missing"):
+        scan_image(open_image(f"oci:{layout}:v1"), catalogers, cache=LayerCache())
+    write_oci_layout(layout, [*base, app], tag="v1")  # the blob is back
 
     # A new app layer on the cached base: only the new layer is read.
     app2 = make_layer([FileEntry("app/y.dist-info/METADATA", b"Name: y\nVersion: 2\n")])
@@ -221,7 +225,7 @@ def test_corrupt_cache_file_is_ignored_and_rebuilt(build_image, catalogers, kit)
         again = scan_image(image, catalogers, cache=cache)
         assert [p.name for p in again.packages] == [p.name for p in first.packages]
         assert any("corrupt" in w for w in again.warnings)
-        assert json.loads(path.read_bytes())["diff_id"] == image.layers[0].diff_id  # rewritten
+        assert json.loads(path.read_bytes())["entry"]["diff_id"] == image.layers[0].diff_id  # rewritten
 
 
 def test_tampered_cache_values_are_rejected(build_image, catalogers, kit) -> None:
@@ -230,7 +234,7 @@ def test_tampered_cache_values_are_rejected(build_image, catalogers, kit) -> Non
     scan_image(image, catalogers, cache=cache)
     (path,) = cache.root.glob("*.json")
     data = json.loads(path.read_bytes())
-    data["catalogue"]["files"]["/var/lib/dpkg/status"]["dpkgtest"]["packages"][0]["name"] = ["x"]
+    data["entry"]["catalogue"]["files"]["/var/lib/dpkg/status"]["dpkgtest"]["packages"][0]["name"] = ["x"]
     path.write_text(json.dumps(data))
     result = scan_image(image, catalogers, cache=LayerCache())
     assert [p.name for p in result.packages] == ["a"]

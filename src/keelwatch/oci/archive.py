@@ -195,6 +195,12 @@ class DockerArchiveSource:
         member = self.member(name)
         return VerifyingReader(self._raw(member), digest, member[1].size)  # type: ignore[return-value]
 
+    def has_blob(self, digest: str, size: int | None = None) -> bool:
+        """Is the blob a member of this archive, of the declared size? (Checked without reading it.)"""
+        name = self._by_digest.get(digest)
+        info = self._members.get("/" + name) if name is not None else None
+        return info is not None and info.type == FILE and (size is None or info.size == size)
+
     def read_blob(self, desc: dict[str, Any], limit: int, what: str = "blob") -> bytes:
         digest = desc["digest"]
         return read_verified(self.open_blob(digest), digest, size=desc.get("size"), limit=limit, what=what)

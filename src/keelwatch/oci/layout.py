@@ -15,7 +15,7 @@ from keelwatch.errors import ImageSourceError
 from keelwatch.oci.image import DEFAULT_PLATFORM, MT_OCI_INDEX, Image
 from keelwatch.oci.reference import Reference, parse_reference
 from keelwatch.oci.resolve import MANIFEST_LIMIT, image_from_descriptor, parse_json, select_manifest
-from keelwatch.oci.safefile import open_regular, read_regular
+from keelwatch.oci.safefile import file_size, open_regular, read_regular
 from keelwatch.oci.schema import INDEX, validate
 from keelwatch.oci.verify import VerifyingReader, parse_digest, read_verified
 
@@ -40,6 +40,14 @@ class OciLayoutSource:
         # Regular files only, no symlink followed: a FIFO or a link to /dev/zero would never end.
         fh = open_regular(self.blob_path(digest), f"{self.path}: blob {digest}")
         return VerifyingReader(fh, digest, size)  # type: ignore[return-value]
+
+    def has_blob(self, digest: str, size: int | None = None) -> bool:
+        """Is the blob here as a regular file of the declared size? (Checked without reading it.)"""
+        try:
+            with open_regular(self.blob_path(digest), digest) as fh:
+                return size is None or file_size(fh) == size
+        except ImageSourceError:
+            return False
 
     def read_blob(self, desc: dict[str, Any], limit: int, what: str = "blob") -> bytes:
         digest = desc["digest"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from keelwatch.catalog.base import FileResult
 from keelwatch.errors import KeelwatchError, LayerError
-from keelwatch.model import ImageInfo, Package, ScanResult
+from keelwatch.model import ImageInfo, LayerInfo, Package, ScanResult
 from keelwatch.oci.image import Image
 from keelwatch.oci.layers import DEFAULT_LIMITS, FILE, HARDLINK, OPAQUE, SYMLINK, WHITEOUT, LayerLimits
 from keelwatch.scan.cache import LayerCache, cataloger_signature
@@ -125,6 +125,23 @@ def _parse_all(cats: Sequence[Any], path: str, data: bytes, warnings: list[str])
     return out
 
 
+def _cached(
+    image: Image, layer: LayerInfo, cache: LayerCache | None, signature: str
+) -> LayerCatalogue | None:
+    """The cached catalogue of a layer whose (blob digest, diff_id) pair was verified before.
+
+    The blob must still be in the image (a source that can tell is asked, without reading
+    it): an image with a missing blob is an error, never a result from the cache.
+    """
+    if cache is None or not layer.digest or not layer.diff_id:
+        return None
+    catalogue = cache.get(layer.digest, layer.diff_id, signature)
+    present = getattr(image.source, "has_blob", None)
+    if catalogue is not None and present is not None and not present(layer.digest, layer.size or None):
+        return None  # read it, so the source reports what is wrong with the blob
+    return catalogue
+
+
 def _platform(image: Image) -> str:
     cfg = image.config or {}
     if cfg.get("os") and cfg.get("architecture"):
@@ -150,7 +167,7 @@ def scan_image(
     n = len(image.layers)
     catalogues: list[LayerCatalogue] = []
     for index, layer in enumerate(image.layers):
-        catalogue = cache.get(layer.diff_id, signature) if cache is not None and layer.diff_id else None
+        catalogue = _cached(image, layer, cache, signature)
         if catalogue is None:
             label = f"layer {index} ({layer.diff_id or layer.digest or 'directory'})"
             blob = None
@@ -183,8 +200,8 @@ def scan_image(
             finally:
                 if blob is not None:
                     blob.close()
-            if cache is not None and reader.verified:
-                cache.put(layer.diff_id, signature, catalogue)
+            if cache is not None and reader.verified:  # both the blob digest and the diff_id checked
+                cache.put(layer.digest, layer.diff_id, signature, catalogue)
         if progress is not None:
             progress(index, n, layer.size)
         catalogues.append(catalogue)
