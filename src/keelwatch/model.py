@@ -11,14 +11,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# Package types, named as Syft names them so comparisons are direct.
-DEB = "deb"
-APK = "apk"
-RPM = "rpm"
-PYTHON = "python"
-NPM = "npm"
-PACKAGE_TYPES = (DEB, APK, RPM, PYTHON, NPM)
-
 
 @dataclass(slots=True)
 class Package:
@@ -26,7 +18,7 @@ class Package:
 
     name: str
     version: str
-    type: str
+    type: str  # Syft's package type; its `Ecosystem` is `keelwatch.catalog.ecosystem_for(type)`
     purl: str = ""
     source_name: str | None = None
     source_version: str | None = None

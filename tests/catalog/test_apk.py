@@ -8,7 +8,7 @@ import pytest
 
 from keelwatch.catalog.apk import ApkCataloger
 from keelwatch.catalog.licenses import split_licenses
-from keelwatch.model import APK, OSInfo
+from keelwatch.model import OSInfo
 
 from ._support import FIXTURES, make_root, parse_ok, primary_location, scan_dir, syft_artifacts
 
@@ -34,7 +34,7 @@ def test_every_stanza_is_a_package() -> None:
     )
     origins = _stanza_fields("o")
     for pkg, origin in zip(result.packages, origins, strict=True):
-        assert pkg.type == APK and pkg.source_name == origin and pkg.source_version == pkg.version
+        assert pkg.type == "apk" and pkg.source_name == origin and pkg.source_version == pkg.version
         assert pkg.metadata["arch"] == "armv7"
     musl = result.packages[0]
     assert "lib/ld-musl-armhf.so.1" in musl.metadata["files"]
@@ -51,7 +51,7 @@ def test_agrees_with_syft(tmp_path: Path) -> None:
         if a["type"] == "apk" and primary_location(a) == "/lib/apk/db/installed"
     )
     result = scan_dir(root)
-    ours = sorted((p.name, p.version, p.purl, sorted(p.licenses)) for p in result.packages if p.type == APK)
+    ours = sorted((p.name, p.version, p.purl, sorted(p.licenses)) for p in result.packages if p.type == "apk")
     assert ours == theirs
     assert result.image.os.id == "alpine"
 

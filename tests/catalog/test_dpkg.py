@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from keelwatch.catalog.dpkg import DpkgCataloger, deb_purl, parse_copyright
-from keelwatch.model import DEB, OSInfo
+from keelwatch.model import OSInfo
 
 from ._support import FIXTURES, IN_CI, make_root, need, parse_ok, primary_location, scan_dir, syft_artifacts
 
@@ -53,7 +53,7 @@ def test_status_matches_dpkg_query(status_bytes: bytes) -> None:
     assert result.warnings == []
     ours = {(p.name, p.version, p.metadata["arch"], p.source_name, p.source_version) for p in result.packages}
     assert ours == expected
-    assert all(p.type == DEB and p.locations == [str(STATUS)] for p in result.packages)
+    assert all(p.type == "deb" and p.locations == [str(STATUS)] for p in result.packages)
 
 
 def test_agrees_with_syft(status_bytes: bytes, tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_agrees_with_syft(status_bytes: bytes, tmp_path: Path) -> None:
         if a["type"] == "deb" and primary_location(a) == "/var/lib/dpkg/status"
     }
     result = scan_dir(root)
-    ours = {(p.name, p.version): p for p in result.packages if p.type == DEB}
+    ours = {(p.name, p.version): p for p in result.packages if p.type == "deb"}
     assert set(ours) == set(theirs)
     assert {k: p.purl for k, p in ours.items()} == {k: a["purl"] for k, a in theirs.items()}
     with_copyright = [k for k in ours if (FIXTURES / "dpkg/copyright" / k[0]).exists()]
@@ -102,7 +102,7 @@ def test_distroless_status_d(tmp_path: Path) -> None:
     files["/usr/share/doc/libc6/copyright"] = FIXTURES / "dpkg/copyright/libc6"
     result = scan_dir(make_root(tmp_path / "root", files))
     assert result.warnings == []
-    names = {p.name: p for p in result.packages if p.type == DEB}
+    names = {p.name: p for p in result.packages if p.type == "deb"}
     stanzas = {f.name for f in status_d.iterdir() if "." not in f.name}
     assert set(names) == stanzas
     libc6 = names["libc6"]
@@ -178,7 +178,7 @@ def test_symlinked_doc_directories(status_bytes: bytes, tmp_path: Path) -> None:
     for link in links:
         (root / "usr/share/doc" / link.name).symlink_to(link.resolve().name)
     theirs = {a["name"]: a for a in syft_artifacts(root, tmp_path) if a["type"] == "deb"}
-    ours = {p.name: p for p in scan_dir(root).packages if p.type == DEB}
+    ours = {p.name: p for p in scan_dir(root).packages if p.type == "deb"}
     for link in links:
         syft_lic = sorted({lic["value"] for lic in theirs[link.name]["licenses"]})
         assert syft_lic, link.name

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from keelwatch.catalog.npm import NpmCataloger, NpmLockCataloger, licenses_of
-from keelwatch.model import NPM
 
 from ._support import FIXTURES, make_root, need, parse_ok, primary_location, scan_dir, syft_artifacts
 
@@ -80,7 +79,7 @@ def test_lock_files_agree_with_npm(version: int, tmp_path: Path) -> None:
     result = parse_ok(LOCK, "/app/package-lock.json", lock.read_bytes())
     assert result.warnings == []
     assert {(p.name, p.version) for p in result.packages} == _npm_ls(lock, tmp_path)
-    assert all(p.type == NPM and p.purl.startswith("pkg:npm/") for p in result.packages)
+    assert all(p.type == "npm" and p.purl.startswith("pkg:npm/") for p in result.packages)
 
 
 def test_lock_v3_agrees_with_syft_directory_scan(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from keelwatch.catalog.python import PythonCataloger, normalise_name
-from keelwatch.model import PYTHON
 
 from ._support import FIXTURES, make_root, parse_ok, primary_location, scan_dir, syft_artifacts
 
@@ -36,7 +35,7 @@ def test_agrees_with_syft(tmp_path: Path) -> None:
     }
     result = scan_dir(root)
     assert result.warnings == []
-    ours = {(p.name, p.version, p.locations[0]): p for p in result.packages if p.type == PYTHON}
+    ours = {(p.name, p.version, p.locations[0]): p for p in result.packages if p.type == "python"}
     assert set(ours) == set(theirs)
     for key, pkg in ours.items():
         assert pkg.purl == theirs[key]["purl"]

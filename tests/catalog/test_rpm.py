@@ -19,7 +19,7 @@ import pytest
 from keelwatch.catalog.rpm import RpmCataloger, split_source_rpm
 from keelwatch.catalog.rpm.header import parse_header
 from keelwatch.catalog.rpm.sqlite import iter_blobs as sqlite_blobs
-from keelwatch.model import RPM, OSInfo
+from keelwatch.model import OSInfo
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "rpm"
 DATABASES = {"sqlite": "rpmdb.sqlite", "ndb": "Packages.db", "bdb": "Packages"}
@@ -87,7 +87,7 @@ def test_package_fields_follow_syft() -> None:
     packages, _ = catalog(FIXTURES / "sqlite" / "rpmdb.sqlite")
     by_name = {p.name: p for p in packages}
     cli = by_name["keel-cli"]
-    assert cli.type == RPM
+    assert cli.type == "rpm"
     assert cli.version == "2:1.2.3-4.kw1"
     assert (cli.source_name, cli.source_version) == ("keelsrc", "2:1.2.3-4.kw1")
     assert cli.licenses == ["MIT"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from keelwatch.vulndb.ecosystems import pep503
+from keelwatch.catalog.python import normalise_name as pep503
 from keelwatch.vulndb.model import Advisory, EpssScore, KevEntry
 
 

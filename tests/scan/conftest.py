@@ -19,6 +19,7 @@ import pytest
 
 from imagebuilder import FileEntry, make_layer, write_oci_layout
 from keelwatch.catalog.base import FileResult
+from keelwatch.catalog.ecosystem import Ecosystem
 from keelwatch.model import OSInfo, Package
 from keelwatch.oci.image import Image
 
@@ -44,6 +45,7 @@ class StatusCataloger:
     """dpkg status stanzas -> deb packages (installed ones only)."""
 
     name: ClassVar[str] = "dpkgtest"
+    ecosystem: ClassVar[Ecosystem | None] = None
     patterns: ClassVar[tuple[str, ...]] = (STATUS, "/var/lib/dpkg/status.d/*")
     max_file_size: ClassVar[int] = 64 << 20
     version: ClassVar[int] = 1
@@ -67,6 +69,7 @@ class StatusCataloger:
 
 class OsReleaseCataloger:
     name: ClassVar[str] = "osrelease"
+    ecosystem: ClassVar[Ecosystem | None] = None
     patterns: ClassVar[tuple[str, ...]] = ("/etc/os-release", "/usr/lib/os-release")
     max_file_size: ClassVar[int] = 64 << 10
     version: ClassVar[int] = 1
@@ -82,6 +85,7 @@ class OsReleaseCataloger:
 
 class MetadataCataloger:
     name: ClassVar[str] = "pymeta"
+    ecosystem: ClassVar[Ecosystem | None] = None
     patterns: ClassVar[tuple[str, ...]] = ("**/*.dist-info/METADATA",)
     max_file_size: ClassVar[int] = 1 << 20
     version: ClassVar[int] = 1

@@ -14,12 +14,25 @@ import re
 from typing import Any, ClassVar
 
 from keelwatch.catalog.base import FileResult
+from keelwatch.catalog.ecosystem import Ecosystem, major_minor
 from keelwatch.catalog.licenses import split_licenses
 from keelwatch.catalog.purls import build_purl, distro_qualifier
-from keelwatch.model import APK, OSInfo, Package
+from keelwatch.model import OSInfo, Package
 
 DB = "/lib/apk/db/installed"
 MAX_WARNINGS = 20
+
+# Alpine's secdb is keyed by origin (source) package and the installed version.
+ECOSYSTEM = Ecosystem(
+    package_type="apk",
+    kind="os",
+    purl_type="apk",
+    version_scheme="apk",
+    upgrade_command="apk add --upgrade",
+    upgrade_arg="{name}={version}",
+    distros={"alpine": lambda v: f"Alpine:v{major_minor(v)}"},
+    by_source_name=True,
+)
 # Patterns anchor on "\n" (the text is given a leading and a trailing one) instead of
 # `^` with re.M, which Python's re tries at every character: 3-5x faster here.
 _LINE = re.compile(r"\n([PVAoLcFR]):([^\n]*)")
@@ -66,7 +79,7 @@ def parse_installed(path: str, text: str) -> tuple[list[Package], list[str]]:
             Package(
                 name=name,
                 version=version,
-                type=APK,
+                type=ECOSYSTEM.package_type,
                 source_name=origin,
                 source_version=version,
                 licenses=split_licenses(fields.get("L", "")),
@@ -87,11 +100,12 @@ def apk_purl(pkg: Package, os_info: OSInfo) -> str:
         "upstream": origin if origin != pkg.name else "",
         "distro": distro_qualifier(os_info),
     }
-    return build_purl("apk", pkg.name, pkg.version, os_info.id.lower() or "alpine", qualifiers)
+    return build_purl(ECOSYSTEM.purl_type, pkg.name, pkg.version, os_info.id.lower() or "alpine", qualifiers)
 
 
 class ApkCataloger:
     name: ClassVar[str] = "apk"
+    ecosystem: ClassVar[Ecosystem | None] = ECOSYSTEM
     patterns: ClassVar[tuple[str, ...]] = (DB,)
     max_file_size: ClassVar[int] = 64 * 1024 * 1024
     version: ClassVar[int] = 1

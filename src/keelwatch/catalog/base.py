@@ -12,6 +12,9 @@ once per cataloger with the packages that survived (not whited out) and every
 fact its files produced; finalize fills purls (which need the distro qualifier
 from os-release, possibly in another layer) and cross-file details such as
 licences from copyright files.
+
+Every attribute below is required (the scan engine and the layer cache read them
+directly): a cataloger is typed by this Protocol, not probed with getattr defaults.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from keelwatch.catalog.ecosystem import Ecosystem
 from keelwatch.model import OSInfo, Package
 
 
@@ -35,6 +39,8 @@ class Cataloger(Protocol):
     """One package ecosystem (or the OS identity). Implementations are small modules."""
 
     name: ClassVar[str]
+    # The package type this cataloger produces (None for the OS identity): registered once here.
+    ecosystem: ClassVar[Ecosystem | None]
     # Globs on normalised absolute paths: "/var/lib/dpkg/status", "**/*.dist-info/METADATA".
     # "**/" matches any number of directories (including none); "*" never crosses "/".
     patterns: ClassVar[tuple[str, ...]]

@@ -24,8 +24,9 @@ import re
 from typing import Any, ClassVar
 
 from keelwatch.catalog.base import FileResult
+from keelwatch.catalog.ecosystem import Ecosystem, major
 from keelwatch.catalog.purls import build_purl, distro_qualifier
-from keelwatch.model import DEB, OSInfo, Package
+from keelwatch.model import OSInfo, Package
 
 STATUS = "/var/lib/dpkg/status"
 STATUS_D = "/var/lib/dpkg/status.d/"
@@ -45,6 +46,31 @@ _LICENSE_ALONE = re.compile(r"\nLicense:[ \t]*(\S+)[ \t]*(?=\n)")
 _DEP5 = re.compile(r"\s*(?:Format|Upstream-Name|Files)[ \t]*:")
 _COMMON = re.compile(r"/usr/share/common-licenses/([0-9A-Za-z_.\-]+)")
 _SKIP_STATES = ("not-installed", "config-files")
+
+
+def _ubuntu(version_id: str) -> str:
+    """Even-year April releases are LTS; OSV names them "Ubuntu:22.04:LTS"."""
+    year, _, month = version_id.partition(".")
+    lts = month == "04" and year.isdigit() and int(year) % 2 == 0
+    return f"Ubuntu:{version_id}:LTS" if lts else f"Ubuntu:{version_id}"
+
+
+# Debian's tracker and OSV's Debian export are keyed by source package and version: binary
+# packages inherit their source's findings and are upgraded together. A Debian without
+# VERSION_ID (testing/sid) has no advisory ecosystem. Ubuntu Pro streams are not matched
+# (the image does not say whether Pro/ESM is enabled).
+ECOSYSTEM = Ecosystem(
+    package_type="deb",
+    kind="os",
+    purl_type="deb",
+    version_scheme="dpkg",
+    upgrade_command="apt-get install --only-upgrade",
+    upgrade_arg="{name}={version}",
+    distros={"debian": lambda v: f"Debian:{major(v)}", "ubuntu": _ubuntu},
+    by_source_name=True,
+    by_source_version=True,
+    upgrade_whole_source=True,
+)
 
 
 def _single_license(candidate: str) -> str:
@@ -137,7 +163,7 @@ def parse_status(path: str, text: str) -> tuple[list[Package], list[str]]:
         pkg = Package(
             name=name,
             version=version,
-            type=DEB,
+            type=ECOSYSTEM.package_type,
             source_name=src_name,
             source_version=src_version,
             locations=[path],
@@ -189,11 +215,12 @@ def deb_purl(pkg: Package, os_info: OSInfo) -> str:
         "upstream": upstream_qualifier(pkg.metadata),
         "distro": distro,
     }
-    return build_purl("deb", pkg.name, pkg.version, namespace, qualifiers)
+    return build_purl(ECOSYSTEM.purl_type, pkg.name, pkg.version, namespace, qualifiers)
 
 
 class DpkgCataloger:
     name: ClassVar[str] = "dpkg"
+    ecosystem: ClassVar[Ecosystem | None] = ECOSYSTEM
     patterns: ClassVar[tuple[str, ...]] = (STATUS, STATUS_D + "*", DOC + "*/copyright")
     max_file_size: ClassVar[int] = 64 * 1024 * 1024
     version: ClassVar[int] = 1

@@ -19,19 +19,30 @@ import json
 from typing import Any, ClassVar
 
 from keelwatch.catalog.base import FileResult
+from keelwatch.catalog.ecosystem import Ecosystem
 from keelwatch.catalog.licenses import unique
 from keelwatch.catalog.purls import build_purl
-from keelwatch.model import NPM, OSInfo, Package
+from keelwatch.model import OSInfo, Package
 
 _NM = "node_modules/"
+
+ECOSYSTEM = Ecosystem(
+    package_type="npm",
+    kind="language",
+    purl_type="npm",
+    version_scheme="npm",
+    upgrade_command="npm install",
+    upgrade_arg="{name}@{version}",
+    osv_ecosystem="npm",
+)
 
 
 def npm_purl(name: str, version: str) -> str:
     """`pkg:npm/%40scope/name@1.0.0`: the scope is the namespace."""
     if name.startswith("@") and "/" in name:
         scope, _, base = name.partition("/")
-        return build_purl("npm", base, version, scope)
-    return build_purl("npm", name, version)
+        return build_purl(ECOSYSTEM.purl_type, base, version, scope)
+    return build_purl(ECOSYSTEM.purl_type, name, version)
 
 
 def _license_value(value: Any) -> str:
@@ -74,7 +85,7 @@ def _package(name: Any, version: Any, path: str, doc: dict[str, Any], **meta: An
     return Package(
         name=name,
         version=version,
-        type=NPM,
+        type=ECOSYSTEM.package_type,
         purl=npm_purl(name, version),
         licenses=licenses_of(doc),
         locations=[path],
@@ -84,6 +95,7 @@ def _package(name: Any, version: Any, path: str, doc: dict[str, Any], **meta: An
 
 class NpmCataloger:
     name: ClassVar[str] = "npm"
+    ecosystem: ClassVar[Ecosystem | None] = ECOSYSTEM
     patterns: ClassVar[tuple[str, ...]] = ("**/package.json",)
     max_file_size: ClassVar[int] = 8 * 1024 * 1024
     version: ClassVar[int] = 1
@@ -160,6 +172,7 @@ class NpmLockCataloger:
     """package-lock.json v1-v3 (directory/source scans; not an image default, as in Syft)."""
 
     name: ClassVar[str] = "npm-lock"
+    ecosystem: ClassVar[Ecosystem | None] = ECOSYSTEM
     patterns: ClassVar[tuple[str, ...]] = ("**/package-lock.json",)
     max_file_size: ClassVar[int] = 64 * 1024 * 1024
     version: ClassVar[int] = 1

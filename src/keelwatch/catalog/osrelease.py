@@ -19,6 +19,7 @@ import re
 from typing import Any, ClassVar
 
 from keelwatch.catalog.base import FileResult
+from keelwatch.catalog.ecosystem import Ecosystem
 from keelwatch.model import OSInfo, Package
 
 OS_RELEASE = ("/etc/os-release", "/usr/lib/os-release")
@@ -108,6 +109,7 @@ class OsReleaseCataloger:
     """Reads the OS identity files; the engine merges them into one OSInfo."""
 
     name: ClassVar[str] = "osrelease"
+    ecosystem: ClassVar[Ecosystem | None] = None  # the OS identity, not a package type
     patterns: ClassVar[tuple[str, ...]] = (
         *OS_RELEASE,
         "/etc/alpine-release",

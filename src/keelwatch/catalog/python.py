@@ -22,9 +22,10 @@ import re
 from typing import Any, ClassVar
 
 from keelwatch.catalog.base import FileResult
+from keelwatch.catalog.ecosystem import Ecosystem
 from keelwatch.catalog.licenses import unique
 from keelwatch.catalog.purls import build_purl
-from keelwatch.model import PYTHON, OSInfo, Package
+from keelwatch.model import OSInfo, Package
 
 # Header block cap: real METADATA headers are a few KB; the rest is the description.
 HEADER_CAP = 256 * 1024
@@ -36,6 +37,19 @@ _HEADER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 def normalise_name(name: str) -> str:
     """PEP 503 normalised project name."""
     return _NORMALISE.sub("-", name).lower()
+
+
+# PyPI advisories name projects in any spelling: both sides are compared PEP 503-normalised.
+ECOSYSTEM = Ecosystem(
+    package_type="python",
+    kind="language",
+    purl_type="pypi",
+    version_scheme="pep440",
+    upgrade_command="pip install",
+    upgrade_arg="{name}>={version}",
+    osv_ecosystem="PyPI",
+    normalize_name=normalise_name,
+)
 
 
 def parse_headers(text: str) -> tuple[dict[str, list[str]], list[str]]:
@@ -81,6 +95,7 @@ def licenses_from(fields: dict[str, list[str]]) -> list[str]:
 
 class PythonCataloger:
     name: ClassVar[str] = "python"
+    ecosystem: ClassVar[Ecosystem | None] = ECOSYSTEM
     patterns: ClassVar[tuple[str, ...]] = (
         "**/*.dist-info/METADATA",
         "**/*.egg-info/PKG-INFO",
@@ -114,8 +129,8 @@ class PythonCataloger:
         pkg = Package(
             name=name,
             version=version,
-            type=PYTHON,
-            purl=build_purl("pypi", name, version),
+            type=ECOSYSTEM.package_type,
+            purl=build_purl(ECOSYSTEM.purl_type, name, version),
             licenses=licenses_from(fields),
             locations=[path],
             metadata=metadata,

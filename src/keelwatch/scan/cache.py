@@ -23,8 +23,8 @@ import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from keelwatch.catalog.base import Cataloger
 from keelwatch.scan.merge import FORMAT, LayerCatalogue
 
 _DIGEST = re.compile(r"(sha256|sha384|sha512):([0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})")
@@ -37,14 +37,11 @@ class _NoKey(Exception):
     """No usable key: the cache is off for this run (already warned)."""
 
 
-def cataloger_signature(catalogers: Sequence[Any], extra: str = "") -> str:
+def cataloger_signature(catalogers: Sequence[Cataloger], extra: str = "") -> str:
     """Short hash of cataloger names, versions, patterns and size limits (+ engine settings)."""
     parts = [f"format={FORMAT}", extra]
-    for cat in sorted(catalogers, key=lambda c: str(getattr(c, "name", ""))):
-        parts.append(
-            f"{getattr(cat, 'name', '?')}:{getattr(cat, 'version', 0)}:"
-            f"{getattr(cat, 'max_file_size', 0)}:{','.join(getattr(cat, 'patterns', ()))}"
-        )
+    for cat in sorted(catalogers, key=lambda c: c.name):
+        parts.append(f"{cat.name}:{cat.version}:{cat.max_file_size}:{','.join(cat.patterns)}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 

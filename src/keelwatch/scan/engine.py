@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from keelwatch.catalog.base import FileResult
+from keelwatch.catalog.base import Cataloger, FileResult
 from keelwatch.errors import KeelwatchError, LayerError
 from keelwatch.model import ImageInfo, LayerInfo, Package, ScanResult
 from keelwatch.oci.image import Image
@@ -30,20 +30,16 @@ _HARDLINK_KEEP = 64 << 20
 MAX_SYMLINKS = 100_000
 
 
-def default_catalogers() -> list[Any]:
+def default_catalogers() -> list[Cataloger]:
     from keelwatch.catalog import ALL_CATALOGERS
 
-    return [c() if isinstance(c, type) else c for c in ALL_CATALOGERS]
+    return list(ALL_CATALOGERS)
 
 
-def _name(cat: Any) -> str:
-    return str(getattr(cat, "name", type(cat).__name__))
-
-
-def _parse(cat: Any, path: str, data: bytes, warnings: list[str]) -> FileResult | None:
+def _parse(cat: Cataloger, path: str, data: bytes, warnings: list[str]) -> FileResult | None:
     """One cataloger on one file; any failure becomes a warning naming the file."""
-    name = _name(cat)
-    if len(data) > getattr(cat, "max_file_size", len(data)):
+    name = cat.name
+    if len(data) > cat.max_file_size:
         warnings.append(f"{path}: skipped by {name}, {len(data)} bytes is over its size limit")
         return None
     try:
@@ -61,7 +57,7 @@ def _parse(cat: Any, path: str, data: bytes, warnings: list[str]) -> FileResult 
 
 
 def catalogue_entries(
-    reader: Any, match: Callable[[str], tuple[Any, ...]], limits: LayerLimits
+    reader: Any, match: Callable[[str], tuple[Cataloger, ...]], limits: LayerLimits
 ) -> LayerCatalogue:
     """Stream one layer's entries (a LayerReader or DirReader) into its catalogue."""
     cat = LayerCatalogue()
@@ -76,7 +72,7 @@ def catalogue_entries(
             cats = match(entry.path)
             if not cats:
                 continue
-            limit = min(max_file, max(getattr(c, "max_file_size", max_file) for c in cats))
+            limit = min(max_file, max(c.max_file_size for c in cats))
             data = reader.read(limit)
             if data is None:
                 files[entry.path] = {}
@@ -116,12 +112,14 @@ def catalogue_entries(
     return cat
 
 
-def _parse_all(cats: Sequence[Any], path: str, data: bytes, warnings: list[str]) -> dict[str, FileResult]:
+def _parse_all(
+    cats: Sequence[Cataloger], path: str, data: bytes, warnings: list[str]
+) -> dict[str, FileResult]:
     out: dict[str, FileResult] = {}
     for c in cats:
         result = _parse(c, path, data, warnings)
         if result is not None:
-            out[_name(c)] = result
+            out[c.name] = result
     return out
 
 
@@ -152,7 +150,7 @@ def _platform(image: Image) -> str:
 
 def scan_image(
     image: Image,
-    catalogers: Sequence[Any] | None = None,
+    catalogers: Sequence[Cataloger] | None = None,
     *,
     cache: LayerCache | None = None,
     progress: Progress | None = None,
@@ -211,7 +209,7 @@ def scan_image(
     warnings.extend(merged.warnings)
     packages: list[Package] = []
     for c in cats:
-        name = _name(c)
+        name = c.name
         pkgs = merged.packages.get(name, [])
         facts = merged.facts.get(name, [])
         try:
@@ -257,7 +255,7 @@ def scan_reference(
     insecure: bool = False,
     use_cache: bool = True,
     progress: Progress | None = None,
-    catalogers: Sequence[Any] | None = None,
+    catalogers: Sequence[Cataloger] | None = None,
 ) -> ScanResult:
     """Resolve `ref` (`dir:PATH`, `oci:`, `docker-archive:` or a registry reference) and scan it."""
     if ref.startswith("dir:"):

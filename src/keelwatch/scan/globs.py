@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+
+from keelwatch.catalog.base import Cataloger
 
 
 def glob_to_regex(pattern: str) -> str:
@@ -51,12 +52,12 @@ def _literal_tail(pattern: str) -> str:
 class PathMatcher:
     """`matcher(path)` -> tuple of catalogers whose patterns match (empty tuple if none)."""
 
-    def __init__(self, catalogers: Sequence[Any]) -> None:
-        literal: dict[str, list[Any]] = {}
-        wild: list[tuple[re.Pattern[str], Any]] = []
+    def __init__(self, catalogers: Sequence[Cataloger]) -> None:
+        literal: dict[str, list[Cataloger]] = {}
+        wild: list[tuple[re.Pattern[str], Cataloger]] = []
         tails: set[str] = set()
         for cat in catalogers:
-            for pattern in getattr(cat, "patterns", ()):
+            for pattern in cat.patterns:
                 if not any(c in pattern for c in "*?"):
                     bucket = literal.setdefault(pattern, [])
                     if cat not in bucket:
@@ -70,7 +71,7 @@ class PathMatcher:
         self._tails: tuple[str, ...] | None = None if "" in tails else tuple(tails)
         self._any = re.compile("|".join(f"(?:{p.pattern})" for p, _ in wild)).fullmatch if wild else None
 
-    def __call__(self, path: str) -> tuple[Any, ...]:
+    def __call__(self, path: str) -> tuple[Cataloger, ...]:
         hit = self._literal.get(path)
         if self._any is None:
             return hit or ()

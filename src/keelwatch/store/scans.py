@@ -25,12 +25,14 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, tupl
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 
-from keelwatch.model import APK, DEB, RPM, Package, ScanResult
+from keelwatch.catalog import ECOSYSTEMS
+from keelwatch.model import Package, ScanResult
 from keelwatch.store.db import Store, unpack
 from keelwatch.store.findings_models import ScanPackageSet, pack_ids
 from keelwatch.store.models import PackageVersion, Scan, ScanPackage
 
-OS_TYPES = (DEB, APK, RPM)
+# OS packages are distinct per distro release; language packages are the same everywhere.
+OS_TYPES = frozenset(t for t, eco in ECOSYSTEMS.items() if eco.is_os)
 _CHUNK = 200
 
 

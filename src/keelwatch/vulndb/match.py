@@ -26,10 +26,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from keelwatch.catalog import ecosystem_for
 from keelwatch.errors import VersionError
-from keelwatch.model import DEB, OSInfo, Package
+from keelwatch.model import OSInfo, Package
 from keelwatch.vulndb import ranges
-from keelwatch.vulndb.ecosystems import Query, pep503, query_for
+from keelwatch.vulndb.ecosystems import Query, advisory_name_key, query_for
 from keelwatch.vulndb.findings import (
     FIXED,
     NOT_FIXED,
@@ -108,7 +109,7 @@ class Matcher:
             key(query.version)
         except VersionError as exc:
             return [], [f"{query.ecosystem} {query.name} {query.version}: not matched: {exc}"]
-        name_key = pep503 if query.ecosystem == "PyPI" else (lambda n: n)
+        name_key = advisory_name_key(query.ecosystem)
         hits: list[Hit] = []
         warnings: list[str] = []
         for adv in self.kb.advisories_for(query.ecosystem, query.name):
@@ -250,9 +251,10 @@ class Matcher:
             queries.append(q)
             if q is None:
                 unmatched[pkg.type] += 1
+        # where a fix is a source version, every binary of that source is upgraded with it
         binaries: dict[str, list[str]] = defaultdict(list)
         for pkg in packages:
-            if pkg.type == DEB:
+            if _whole_source(pkg.type):
                 src = pkg.source_name or pkg.name
                 if pkg.name not in binaries[src]:
                     binaries[src].append(pkg.name)
@@ -275,7 +277,8 @@ class Matcher:
     def _finding(
         pkg: Package, flaw: Flaw, binaries: dict[str, list[str]], first_own_layer: int | None
     ) -> Finding:
-        names = binaries.get(pkg.source_name or pkg.name, [pkg.name]) if pkg.type == DEB else [pkg.name]
+        whole = _whole_source(pkg.type)
+        names = binaries.get(pkg.source_name or pkg.name, [pkg.name]) if whole else [pkg.name]
         return Finding(
             id=flaw.id,
             package=PackageRef(
@@ -375,6 +378,11 @@ def _min(versions: list[str], key: Any) -> str:
 
 def _max(versions: list[str], key: Any) -> str:
     return _sorted(versions, key)[-1]
+
+
+def _whole_source(pkg_type: str) -> bool:
+    eco = ecosystem_for(pkg_type)
+    return eco is not None and eco.upgrade_whole_source
 
 
 def match_packages(

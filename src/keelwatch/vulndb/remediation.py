@@ -1,11 +1,13 @@
 """The exact upgrade command for a finding, and where the fix belongs (image or base image).
 
-Commands per package manager (VER = the fix to install):
+Each package type's `Ecosystem` descriptor (declared beside its cataloger) names the
+command and its per-package argument (VER = the fix to install), for example
 - deb: `apt-get install --only-upgrade <bin>=VER` for every installed binary package
-  built from the affected source package (they must move together; the fix version is
-  the source version, which is the binary version except for binNMUs);
+  built from the affected source package (`upgrade_whole_source`: they must move
+  together; the fix version is the source version, the binary version except for binNMUs);
 - apk: `apk add --upgrade <pkg>=VER`; rpm: `dnf upgrade <pkg>-VER`;
 - python: `pip install '<pkg>>=VER'`; npm: `npm install <pkg>@VER`.
+Every argument is shell-quoted.
 
 The target is the highest of the per-record nearest fixes, so one upgrade leaves
 every record's affected range. A package whose layer index is below the first layer
@@ -17,24 +19,17 @@ from __future__ import annotations
 
 import shlex
 
-from keelwatch.model import APK, DEB, NPM, PYTHON, RPM
+from keelwatch.catalog import ecosystem_for
 from keelwatch.vulndb.findings import Remediation
 
 
 def command(pkg_type: str, names: list[str], version: str) -> str:
     """The upgrade command that installs `version` of each of `names`."""
-    q = shlex.quote
-    if pkg_type == DEB:
-        return "apt-get install --only-upgrade " + " ".join(q(f"{n}={version}") for n in names)
-    if pkg_type == APK:
-        return "apk add --upgrade " + " ".join(q(f"{n}={version}") for n in names)
-    if pkg_type == RPM:
-        return "dnf upgrade " + " ".join(q(f"{n}-{version}") for n in names)
-    if pkg_type == PYTHON:
-        return "pip install " + " ".join(f"'{n}>={version}'" for n in names)
-    if pkg_type == NPM:
-        return "npm install " + " ".join(q(f"{n}@{version}") for n in names)
-    return ""
+    eco = ecosystem_for(pkg_type)
+    if eco is None:
+        return ""
+    args = (shlex.quote(eco.upgrade_arg.format(name=n, version=version)) for n in names)
+    return " ".join([eco.upgrade_command, *args])
 
 
 def remediate(

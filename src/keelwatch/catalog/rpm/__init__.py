@@ -17,10 +17,11 @@ from typing import Any, ClassVar
 from packageurl import PackageURL
 
 from keelwatch.catalog.base import FileResult
+from keelwatch.catalog.ecosystem import Ecosystem, major
 from keelwatch.catalog.rpm import bdb, ndb, sqlite
 from keelwatch.catalog.rpm.header import HeaderError, RpmHeader, parse_header
 from keelwatch.catalog.rpm.sqlite import RpmDbError
-from keelwatch.model import RPM, OSInfo, Package
+from keelwatch.model import OSInfo, Package
 
 __all__ = ["RpmCataloger", "package_from_header", "split_source_rpm"]
 
@@ -28,6 +29,26 @@ __all__ = ["RpmCataloger", "package_from_header", "split_source_rpm"]
 MAX_WARNINGS = 20
 # Syft's purl namespace for distros whose os-release ID differs from the vendor's name.
 _NAMESPACE = {"rhel": "redhat"}
+
+# OSV ecosystems of distros with a plain numeric release, keyed by binary package name. Not
+# matched: RHEL/CentOS/Fedora/Amazon Linux (OSV's "Red Hat" ecosystem is per product stream/CPE,
+# which the image does not reveal) and SLES.
+ECOSYSTEM = Ecosystem(
+    package_type="rpm",
+    kind="os",
+    purl_type="rpm",
+    version_scheme="rpm",
+    upgrade_command="dnf upgrade",
+    upgrade_arg="{name}-{version}",
+    distros={
+        "rocky": lambda v: f"Rocky Linux:{major(v)}",
+        "almalinux": lambda v: f"AlmaLinux:{major(v)}",
+        "openeuler": lambda v: f"openEuler:{v}",
+        "mageia": lambda v: f"Mageia:{v}",
+        "opensuse-leap": lambda v: f"openSUSE:Leap {v}",
+        "azurelinux": lambda v: f"Azure Linux:{major(v)}.0",
+    },
+)
 
 BlobReader = Callable[[bytes, list[str]], Iterator[tuple[int, bytes]]]
 
@@ -77,7 +98,7 @@ def package_from_header(h: RpmHeader, path: str) -> Package:
     return Package(
         name=h.name,
         version=version,
-        type=RPM,
+        type=ECOSYSTEM.package_type,
         source_name=source_name,
         source_version=source_version,
         licenses=[h.license] if h.license else [],
@@ -104,7 +125,7 @@ def purl(pkg: Package, os_info: OSInfo) -> str:
         qualifiers["distro"] = f"{os_info.id}-{os_info.version_id}" if os_info.version_id else os_info.id
     namespace = _NAMESPACE.get(os_info.id, os_info.id) or None
     return PackageURL(
-        type="rpm", namespace=namespace, name=pkg.name, version=version, qualifiers=qualifiers
+        type=ECOSYSTEM.purl_type, namespace=namespace, name=pkg.name, version=version, qualifiers=qualifiers
     ).to_string()
 
 
@@ -112,6 +133,7 @@ class RpmCataloger:
     """Packages from /var/lib/rpm (and /usr/lib/sysimage/rpm, /usr/share/rpm) databases."""
 
     name: ClassVar[str] = "rpm"
+    ecosystem: ClassVar[Ecosystem | None] = ECOSYSTEM
     patterns: ClassVar[tuple[str, ...]] = tuple(
         f"**/{root}/rpm/{db}"
         for root in ("var/lib", "usr/lib/sysimage", "usr/share")

@@ -66,19 +66,6 @@ _BY_ECOSYSTEM: dict[str, VersionScheme] = {
     "nuget": semver.NUGET,
 }
 
-# Syft package types (model.Package.type) that have a scheme.
-_BY_PACKAGE_TYPE: dict[str, VersionScheme] = {
-    "deb": dpkg.SCHEME,
-    "apk": apk.SCHEME,
-    "rpm": rpm.SCHEME,
-    "python": pep440.SCHEME,
-    "npm": semver.NPM,
-    "go-module": golang.SCHEME,
-    "java-archive": maven.SCHEME,
-    "rust-crate": semver.STRICT,
-    "dotnet": semver.NUGET,
-}
-
 
 def scheme_for(ecosystem: str) -> VersionScheme:
     """The scheme of an OSV ecosystem name ("Debian:12", "Alpine:v3.19", "PyPI", ...).
@@ -94,11 +81,13 @@ def scheme_for(ecosystem: str) -> VersionScheme:
 
 
 def scheme_for_package_type(package_type: str) -> VersionScheme:
-    """The scheme of a Syft package type ("deb", "apk", "rpm", "python", "npm", ...)."""
-    scheme = _BY_PACKAGE_TYPE.get(package_type)
-    if scheme is None:
+    """The scheme of a catalogued package type ("deb", "python", ...), named by its `Ecosystem`."""
+    from keelwatch.catalog import ecosystem_for  # the catalogers only when asked: schemes load light
+
+    eco = ecosystem_for(package_type)
+    if eco is None:
         raise VersionError(f"no version scheme for package type {package_type!r}")
-    return scheme
+    return SCHEMES[eco.version_scheme]
 
 
 __all__ = ["SCHEMES", "VersionError", "VersionScheme", "scheme_for", "scheme_for_package_type"]
