@@ -10,13 +10,15 @@ SHARED_DATA ?= ../shared/data
 
 # The main job on the embedded default (SQLite under $(RUN_DIR)/home): build the example
 # images, load vulnerability data (an offline mirror when one is at hand, else the
-# publishers), then scan the example application and show its lineage.
+# publishers, else the small offline bundle in examples/data), then scan the example application and show its lineage.
 run: setup
 	KEELWATCH_HOME=$(RUN_DIR)/home uv run python examples/build_images.py --out $(RUN_DIR)/images
 	@if [ -d "$(SHARED_DATA)" ]; then \
 	  KEELWATCH_HOME=$(RUN_DIR)/home uv run keelwatch db update --from $(SHARED_DATA); \
 	else \
-	  KEELWATCH_HOME=$(RUN_DIR)/home uv run keelwatch db update || echo "run: no vulnerability data reachable; findings will be empty"; \
+	  KEELWATCH_HOME=$(RUN_DIR)/home uv run keelwatch db update || \
+	  { echo "run: publishers unreachable; loading the offline bundle examples/data"; \
+	    KEELWATCH_HOME=$(RUN_DIR)/home uv run keelwatch db update --from examples/data; }; \
 	fi
 	KEELWATCH_HOME=$(RUN_DIR)/home uv run keelwatch scan -q oci:$(RUN_DIR)/images/debian-base --no-vulns -f json -o $(RUN_DIR)/debian-base.json
 	KEELWATCH_HOME=$(RUN_DIR)/home uv run keelwatch scan -q oci:$(RUN_DIR)/images/python-base --no-vulns -f json -o $(RUN_DIR)/python-base.json
