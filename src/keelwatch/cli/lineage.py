@@ -50,10 +50,9 @@ def lineage(
         result = FleetLineage(store, cat).resolve(stored.result)
     declared = None
     if dockerfile is not None:
-        try:
-            text = dockerfile.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise KeelwatchError(f"{dockerfile}: cannot read: {exc}") from None
+        from keelwatch.userfile import read_text
+
+        text = read_text(dockerfile, what="Dockerfile", limit=1024 * 1024)
         args = dict(a.split("=", 1) for a in (build_arg or []) if "=" in a)
         declared = parse_dockerfile(text, args, str(dockerfile)).image
         parent = result.parent

@@ -1,5 +1,8 @@
 """Load a policy file: YAML, validated against schema.json, every error with its line.
 
+Read and parsed through keelwatch.userfile: regular files only, bounded size, depth and
+YAML alias expansion, no Python tags.
+
 A policy that does not load is rejected whole (PolicyError: `FILE:LINE: reason`): an
 unknown rule type, a wrong type, an invalid regex or template, a bad date.
 """
@@ -20,6 +23,7 @@ from jsonschema import Draft202012Validator
 
 from keelwatch.errors import PolicyError
 from keelwatch.policy.naming import compile_template
+from keelwatch.userfile import compose_yaml, construct_yaml, read_text
 
 
 @dataclass(slots=True)
@@ -68,23 +72,14 @@ def schema() -> dict[str, Any]:
 
 def load_policy(path: str | Path) -> Policy:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"{path}: cannot read policy: {exc}") from None
-    return parse_policy(text, str(path))
+    return parse_policy(read_text(path, what="policy", error=PolicyError), str(path))
 
 
 def parse_policy(text: str, source: str = "policy.yaml") -> Policy:
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise PolicyError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    node = compose_yaml(text, source, loader=_Loader, error=PolicyError)
     if node is None:
         raise PolicyError(f"{source}: empty policy")
-    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    data = construct_yaml(node, source, loader=_Loader, error=PolicyError)
     _validate(data, node, source)
     return _build(data, node, source)
 

@@ -15,26 +15,30 @@ every version).
 
 Ignore file (YAML): a list (or `{ignore: [...]}`) of {id, package?, reason, expires?};
 `package` is a name or a purl; `expires` an ISO date: from that day on the entry no
-longer suppresses and a warning says it expired.
+longer suppresses and a warning says it expired. A plain list of IDs, one per line with
+`#` comments and an optional `exp:YYYY-MM-DD` (the `.trivyignore` format), is accepted too.
+`.keelwatchignore` in the working directory is the default ignore file (found by the CLI).
+Both files are read through keelwatch.userfile (regular files only, bounded size, depth
+and YAML aliases); a value of the wrong type rejects the file with one line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from packageurl import PackageURL
 
 from keelwatch.errors import KeelwatchError
+from keelwatch.userfile import load_json, parse_yaml, read_text
 from keelwatch.vulndb.findings import Finding, Suppression
 
 SUPPRESSING = ("not_affected", "fixed")
 STATUSES = ("not_affected", "affected", "fixed", "under_investigation")
+DEFAULT_IGNORE_FILE = ".keelwatchignore"
 
 
 class SuppressionError(KeelwatchError):
@@ -72,6 +76,47 @@ def _purl_matches(product: PackageURL, purl: str) -> bool:
     return all(have.get(k) == v for k, v in dict(wanted).items())
 
 
+_PLAIN_LINE = re.compile(r"([A-Za-z][A-Za-z0-9._:-]*[A-Za-z0-9])(?:\s+exp:(\d{4}-\d{2}-\d{2}))?")
+
+
+def _plain_ids(text: str) -> list[tuple[str, dt.date | None]] | None:
+    """`.trivyignore` style: one ID per line, optional `exp:YYYY-MM-DD`, `#` comments; else None."""
+    entries: list[tuple[str, dt.date | None]] = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = _PLAIN_LINE.fullmatch(line)
+        if match is None:
+            return None
+        try:
+            exp = dt.date.fromisoformat(match[2]) if match[2] else None
+        except ValueError:
+            return None
+        entries.append((match[1], exp))
+    return entries if entries else None
+
+
+def discover_ignore_file(directory: Path) -> Path | None:
+    """The default ignore file of a project, `.keelwatchignore` in the working directory, if any."""
+    path = directory / DEFAULT_IGNORE_FILE
+    return path if path.is_file() else None
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _typed(value: Any, expected: type, where: str, field: str) -> Any:
+    """`value` if it has the type the schema says; otherwise the whole document is rejected."""
+    if isinstance(value, expected) or value is None:
+        return value
+    wanted = "a list" if expected is list else "a string"
+    raise SuppressionError(f"{where}: '{field}' must be {wanted}, got {_kind(value)}")
+
+
 def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -96,26 +141,30 @@ class Suppressor:
     # -- loading -----------------------------------------------------------------------
 
     def load_openvex(self, path: Path) -> None:
-        try:
-            doc = json.loads(path.read_bytes())
-        except (OSError, ValueError) as exc:
-            raise SuppressionError(f"cannot read OpenVEX document {path}: {exc}") from None
+        doc = load_json(path, what="OpenVEX document", error=SuppressionError)
         if not isinstance(doc, dict) or not isinstance(doc.get("statements"), list):
             raise SuppressionError(f"{path} is not an OpenVEX document (no 'statements' list)")
         self.add_openvex(doc, str(path))
 
     def add_openvex(self, doc: dict[str, Any], name: str = "") -> None:
+        """Rules from one OpenVEX document; a value of the wrong type rejects the whole document."""
         doc_time = str(doc.get("timestamp") or "")
         for i, st in enumerate(doc["statements"]):
             where = f"{name or doc.get('@id', 'openvex')} statement {i}"
             if not isinstance(st, dict):
-                self.warnings.append(f"{where}: not an object; ignored")
-                continue
+                raise SuppressionError(f"{where}: expected an object, got {_kind(st)}")
             vuln = st.get("vulnerability") or {}
             if isinstance(vuln, str):
                 vuln = {"name": vuln}
-            ids = {vuln.get("name"), vuln.get("@id"), *(vuln.get("aliases") or [])} - {None, ""}
-            status = st.get("status")
+            if not isinstance(vuln, dict):
+                raise SuppressionError(f"{where}: 'vulnerability' must be an object, got {_kind(vuln)}")
+            aliases = _typed(vuln.get("aliases") or [], list, where, "vulnerability.aliases")
+            ids = {
+                _typed(v, str, where, "vulnerability name or alias")
+                for v in (vuln.get("name"), vuln.get("@id"), *aliases)
+                if v not in (None, "")
+            }
+            status = _typed(st.get("status"), str, where, "status")
             if not ids or status not in STATUSES:
                 self.warnings.append(f"{where}: needs a vulnerability name and a valid status; ignored")
                 continue
@@ -138,7 +187,7 @@ class Suppressor:
                 else None
             )
             stamp = str(st.get("timestamp") or doc_time)
-            products = st.get("products") or []
+            products = _typed(st.get("products") or [], list, where, "products")
             targets: list[PackageURL | str | None] = []
             for prod in products:
                 ref = prod.get("@id") if isinstance(prod, dict) else prod
@@ -157,16 +206,19 @@ class Suppressor:
                 self.rules.append(_Rule(set(ids), target, supp, (stamp, self._count)))
 
     def load_ignore_file(self, path: Path) -> None:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise SuppressionError(f"cannot read ignore file {path}: {exc}") from None
+        """A YAML ignore file, or a plain list of IDs (`.trivyignore` style: one per line, `#` comments)."""
+        text = read_text(path, what="ignore file", error=SuppressionError)
+        if (plain := _plain_ids(text)) is not None:
+            for vuln_id, exp_date in plain:
+                self._add_ignore(vuln_id, None, "", exp_date, path)
+            return
+        data = parse_yaml(text, str(path), error=SuppressionError)
         if isinstance(data, dict):
             data = data.get("ignore")
         if data is None:
             return
         if not isinstance(data, list):
-            raise SuppressionError(f"{path}: expected a list of ignore entries")
+            raise SuppressionError(f"{path}: expected a list of ignore entries (or one ID per line)")
         for i, entry in enumerate(data):
             if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
                 raise SuppressionError(f"{path}: entry {i} needs an 'id'")
@@ -187,13 +239,17 @@ class Suppressor:
                 product = _purl(pkg) if pkg.startswith("pkg:") else pkg
                 if product is None:
                     raise SuppressionError(f"{path}: entry {i} has an invalid purl {pkg!r}")
-            reason = str(entry.get("reason") or "")
-            supp = Suppression(
-                "ignore-file", reason, "", "", exp_date.isoformat() if exp_date else None, str(path)
-            )
-            self._count += 1
-            # an explicit ignore entry outranks any VEX statement
-            self.rules.append(_Rule({entry["id"]}, product, supp, ("\uffff", self._count), exp_date))
+            elif pkg is not None:
+                raise SuppressionError(f"{path}: entry {i}: 'package' must be a name or a purl")
+            self._add_ignore(entry["id"], product, str(entry.get("reason") or ""), exp_date, path)
+
+    def _add_ignore(
+        self, vuln_id: str, product: PackageURL | str | None, reason: str, exp: dt.date | None, path: Path
+    ) -> None:
+        supp = Suppression("ignore-file", reason, "", "", exp.isoformat() if exp else None, str(path))
+        self._count += 1
+        # an explicit ignore entry outranks any VEX statement
+        self.rules.append(_Rule({vuln_id}, product, supp, ("\uffff", self._count), exp))
 
     # -- applying ----------------------------------------------------------------------
 
