@@ -3,20 +3,18 @@
 Every such file is hostile until parsed: a FIFO or /dev/zero given as a path, a 2 GB file,
 JSON or YAML nested 100,000 deep (RecursionError in the parsers), YAML Python tags, or a
 YAML alias bomb ("billion laughs": a few hundred bytes that expand to gigabytes once the
-data is walked). This module opens regular files only, bounds size, depth and the expanded
-size of aliases, and turns every failure into ONE error line naming the file and the problem.
+data is walked). This module opens regular files only (oci.safefile), parses JSON with the
+bounds of the image documents (oci.schema), bounds YAML depth and the expanded size of
+aliases, and turns every failure into ONE error line naming the file and the problem.
 Callers choose the error class (PolicyError, SuppressionError, ...), so messages stay theirs.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from keelwatch.errors import KeelwatchError
+from keelwatch.errors import ImageSourceError, KeelwatchError
 
 if TYPE_CHECKING:  # yaml is imported only when a YAML file is read: config.py sits on every start-up
     import yaml
@@ -34,20 +32,12 @@ def read_bytes(
     path: Path, *, what: str = "file", limit: int = MAX_BYTES, error: type[KeelwatchError] = UserFileError
 ) -> bytes:
     """The content of a regular file, at most `limit` bytes; never blocks on a FIFO or device."""
+    from keelwatch.oci.safefile import read_regular
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError as exc:
-        raise error(f"{path}: cannot read {what}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise error(f"{path}: cannot read {what}: is a directory")
-        if not stat.S_ISREG(st.st_mode):
-            raise error(f"{path}: cannot read {what}: not a regular file")
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise error(f"{path}: {what} larger than {limit // (1024 * 1024)} MiB")
-    return data
+        return read_regular(path, limit, f"{path}: {what}", follow=True)
+    except ImageSourceError as exc:
+        raise error(str(exc)) from None
 
 
 def read_text(
@@ -60,20 +50,18 @@ def read_text(
         raise error(f"{path}: {what} is not UTF-8 text (byte {exc.start})") from None
 
 
-def parse_json(data: bytes | str, source: str, *, error: type[KeelwatchError] = UserFileError) -> Any:
-    """JSON with bounded depth; a parser error is one line naming `source`."""
+def parse_json(data: bytes, source: str, *, error: type[KeelwatchError] = UserFileError) -> Any:
+    """JSON with bounded size, depth and numbers (the image documents' parser); one line naming `source`."""
+    from keelwatch.oci.schema import load_json as load_bounded
+
     try:
-        doc = json.loads(data)
-    except RecursionError:
-        raise error(f"{source}: JSON nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, over-long integers
-        raise error(f"{source}: invalid JSON: {str(exc).splitlines()[0]}") from None
-    _check_depth(doc, source, error)
-    return doc
+        return load_bounded(data, source, limit=MAX_BYTES, max_depth=MAX_DEPTH)
+    except ImageSourceError as exc:
+        raise error(str(exc)) from None
 
 
 def load_json(path: Path, *, what: str = "file", error: type[KeelwatchError] = UserFileError) -> Any:
-    return parse_json(read_bytes(path, what=what, error=error), str(path), error=error)
+    return parse_json(read_bytes(path, what=what, error=error), f"{path}: {what}", error=error)
 
 
 def compose_yaml(
@@ -88,12 +76,8 @@ def compose_yaml(
 
     try:
         node = yaml.compose(text, Loader=loader or yaml.SafeLoader)
-    except RecursionError:
-        raise error(f"{source}: YAML nested too deeply") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise error(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except (RecursionError, yaml.YAMLError) as exc:
+        raise _yaml_error(exc, source, error) from None
     if node is not None:
         _check_nodes(node, source, error)
     return node
@@ -113,12 +97,16 @@ def construct_yaml(
         return None
     try:
         return (loader or yaml.SafeLoader)("").construct_document(node)
-    except RecursionError:
-        raise error(f"{source}: YAML nested too deeply") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise error(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except (RecursionError, yaml.YAMLError) as exc:
+        raise _yaml_error(exc, source, error) from None
+
+
+def _yaml_error(exc: Exception, source: str, error: type[KeelwatchError]) -> KeelwatchError:
+    if isinstance(exc, RecursionError):
+        return error(f"{source}: YAML nested too deeply")
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{source}:{mark.line + 1}" if mark else source
+    return error(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}")
 
 
 def parse_yaml(
@@ -187,15 +175,3 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
         return [part for pair in node.value for part in pair]
     return []
-
-
-def _check_depth(doc: Any, source: str, error: type[KeelwatchError]) -> None:
-    stack: list[tuple[Any, int]] = [(doc, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise error(f"{source}: JSON nested deeper than {MAX_DEPTH} levels")
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)

@@ -82,9 +82,9 @@ def _vex(statements: object) -> str:
         (_vex([{"vulnerability": {"name": ["CVE-1"]}, "status": "fixed"}]), "must be a string"),
         (_vex([{"vulnerability": {"name": "CVE-1"}, "status": "fixed", "products": 3}]), "'products'"),
         (_vex([{"vulnerability": {"name": "CVE-1"}, "status": ["fixed"]}]), "'status' must be a string"),
-        ("[" * 100_000, "nested too deeply"),
+        ("[" * 100_000, "nested deeper"),
         ('{"statements": [' + "[" * 200 + "]" * 200 + "]}", "nested deeper"),
-        ('{"statements": [], "n": ' + "9" * 5000 + "}", "invalid JSON"),
+        ('{"statements": [], "n": ' + "9" * 5000 + "}", "not valid JSON"),
     ],
 )
 def test_malformed_vex(doc: str, problem: str, image: Path, tmp_path: Path, hostile) -> None:  # type: ignore[no-untyped-def]
