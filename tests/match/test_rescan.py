@@ -133,3 +133,43 @@ def test_bulk_save_and_package_sets_on_both_backends(store, shared_data) -> None
     again = {d.scan_id: d for d in rescan(store).images}
     assert all(not d.first_match and d.new == d.fixed == [] for d in again.values())
     assert {i: d.findings for i, d in again.items()} == {i: d.findings for i, d in by_set.items()}
+
+
+def test_stored_findings_are_what_rescan_stores(store, shared_data) -> None:  # type: ignore[no-untyped-def]
+    """`stored_findings` (findings of stored scans, for other callers) agrees with rescan's stored lists."""
+    from sqlalchemy import select
+
+    from keelwatch.app.feeds import update_feeds as update
+    from keelwatch.app.rescan import rescan, stored_findings
+    from keelwatch.store.db import unpack
+    from keelwatch.store.findings_models import ScanMatch
+    from keelwatch.store.scans import save_scan
+
+    [res] = [r for r in update(store, ["osv"], str(shared_data)) if r.feed == "osv:PyPI"]
+    assert res.status == "updated"
+    a = save_scan(store, scan([Package("requests", "2.19.1", "python")], "registry.example/a:1"))
+    b = save_scan(store, scan([Package("urllib3", "1.24.1", "python")], "registry.example/b:1"))
+    found = stored_findings(store, [a, b])
+    assert ("CVE-2018-18074", "python", "requests", "2.19.1") in {k[:4] for k in found[a]}
+    assert found[b] and not {k[2] for k in found[b]} & {"requests"}
+    rescan(store, [a, b])
+    with store.read() as conn:
+        kept = {
+            sid: {tuple(k) for k in unpack(blob)}
+            for sid, blob in conn.execute(select(ScanMatch.scan_id, ScanMatch.findings))
+        }
+    assert kept == found
+
+
+def test_tally_sums_figures_of_packages() -> None:
+    """The packed per-package integer: summing packages sums totals, levels and digests."""
+    from keelwatch.vulndb.fleetmatch import read_tally, tally
+
+    k1 = ("CVE-1", "deb", "a", "1", "high")
+    k2 = ("CVE-2", "deb", "a", "1", "critical")
+    k3 = ("CVE-3", "deb", "b", "2", "high")
+    both = read_tally(tally((k1, k2)) + tally((k3,)))
+    assert (both.total, both.by_level) == (3, {"critical": 1, "high": 2})
+    assert both.digest == read_tally(tally((k3,)) + tally((k2, k1))).digest  # order-independent
+    assert both.digest != read_tally(tally((k1,)) + tally((k3,))).digest
+    assert read_tally(0).total == 0 and read_tally(0).by_level == {}
