@@ -51,6 +51,7 @@ _HEADER_ONLY = {ord("1"): HARDLINK, ord("2"): SYMLINK, ord("3"): OTHER, ord("4")
 _HEADER_ONLY.update({ord("5"): DIR, ord("6"): OTHER})
 _PAX, _PAX_GLOBAL, _PAX_SOLARIS = ord("x"), ord("g"), ord("X")
 _GNU_LONGNAME, _GNU_LONGLINK, _GNU_SPARSE = ord("L"), ord("K"), ord("S")
+_PAX_REPEATED = frozenset({"GNU.sparse.offset", "GNU.sparse.numbytes"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,7 @@ class LayerReader:
         self._current: Entry | None = None
         self._left = 0  # unread data bytes of the current entry
         self.raw_name = ""  # the current entry's name as stored (before normalisation)
+        self._sparse: tuple[list[tuple[int, int]], int] | None = None  # (segments, real size)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -189,6 +191,8 @@ class LayerReader:
         entry = self._current
         if entry is None or entry.type != FILE or self._left != entry.size:
             return None
+        if self._sparse is not None:
+            return self._read_sparse(entry, limit)
         if entry.size > limit or entry.size > self._limits.max_file_size:
             self.warn(f"{entry.path}: skipped, {entry.size} bytes is over the {limit}-byte limit")
             return None
@@ -499,10 +503,11 @@ class LayerReader:
                         raise self._error("invalid pax size record") from None
                     if size < 0:
                         raise self._error("invalid pax size record")
-                name = pax.get("path") or pax.get("GNU.sparse.name")
+                name = pax.get("GNU.sparse.name") or pax.get("path")
                 link = pax.get("linkpath")
             else:
                 name = link = None
+            sparse = _pax_sparse(pax, self._tar_error) if pax and flag in _REG_TYPES else None
             if not name:
                 name = self._decode(long_name if long_name is not None else _name_field(hdr))
             if link is None and flag in (49, 50):  # '1', '2'
@@ -517,11 +522,15 @@ class LayerReader:
             if flag in _REG_TYPES:
                 etype = FILE
                 data_size = size
+                if sparse is not None and sparse[0] is None:  # PAX 1.0: the map leads the data
+                    segments, used = self._sparse_map_v1(size)
+                    sparse, data_size = (segments, sparse[1]), size - used
+            elif flag == _GNU_SPARSE:
+                etype, data_size = FILE, size
+                sparse = self._old_gnu_sparse(hdr)
             else:
                 etype = _HEADER_ONLY.get(flag, OTHER)
                 data_size = 0 if flag in _HEADER_ONLY else size
-                if flag == _GNU_SPARSE and hdr[482]:
-                    self._skip_sparse_extensions()
             linkname = ""
             if etype == HARDLINK:
                 linkname = norm_path(link or "")
@@ -533,6 +542,7 @@ class LayerReader:
             entry = Entry(path, etype, data_size, linkname)
             self._current = entry
             self._left = data_size
+            self._sparse = sparse if etype == FILE else None
             yield entry
             self._current = None
             self._skip(self._left + (-data_size % _BLOCK))
@@ -554,12 +564,58 @@ class LayerReader:
             return OTHER, path
         return WHITEOUT, parent.rstrip("/") + "/" + victim
 
-    def _skip_sparse_extensions(self) -> None:
-        # Old GNU sparse headers continue in extension blocks until the flag byte is zero.
-        while True:
+    def _old_gnu_sparse(self, hdr: bytes) -> tuple[list[tuple[int, int]], int]:
+        """Map and real size of an old GNU sparse header ('S'), with its extension blocks."""
+        segments = _sparse_pairs(hdr[386:482], 4, self._tar_error)
+        realsize = _number(hdr[483:495], self._tar_error)
+        extended = hdr[482]
+        blocks = 0
+        while extended:
+            blocks += 1
+            if blocks * _BLOCK > self._limits.max_meta_size:
+                raise self._error("sparse map over the metadata limit")
             block = self._take(_BLOCK)
-            if not block[504]:
-                return
+            segments += _sparse_pairs(block[:504], 21, self._tar_error)
+            extended = block[504]
+        return segments, realsize
+
+    def _sparse_map_v1(self, size: int) -> tuple[list[tuple[int, int]], int]:
+        """PAX sparse 1.0: the map is decimal lines at the start of the data, padded to a block."""
+        text = b""
+        while True:
+            if len(text) >= size or len(text) >= self._limits.max_meta_size:
+                raise self._tar_error("invalid or oversized PAX 1.0 sparse map")
+            text += self._take(_BLOCK)
+            lines = text.split(b"\n")
+            try:
+                count = int(lines[0]) if len(lines) > 1 else -1
+                if count >= 0 and len(lines) > 1 + 2 * count:
+                    nums = [int(x) for x in lines[1 : 1 + 2 * count]]
+                    break
+            except ValueError:
+                raise self._tar_error("invalid PAX 1.0 sparse map") from None
+        return list(zip(nums[::2], nums[1::2], strict=True)), len(text)
+
+    def _read_sparse(self, entry: Entry, limit: int) -> bytes | None:
+        """A sparse file's content: its data segments placed at their offsets, holes as zeros."""
+        assert self._sparse is not None
+        segments, realsize = self._sparse
+        if realsize > limit or realsize > self._limits.max_file_size:
+            self.warn(
+                f"{entry.path}: skipped, sparse file of {realsize} bytes is over the {limit}-byte limit"
+            )
+            return None
+        stored = self._take(entry.size)
+        self._left = 0
+        out = bytearray(realsize)
+        pos = 0
+        for offset, length in segments:
+            if offset < 0 or length < 0 or offset + length > realsize or pos + length > len(stored):
+                self.warn(f"{entry.path}: skipped, invalid sparse map")
+                return None
+            out[offset : offset + length] = stored[pos : pos + length]
+            pos += length
+        return bytes(out)
 
     def _decode(self, raw: bytes) -> str:
         try:
@@ -649,6 +705,50 @@ def _check_checksum(hdr: bytes, error: Callable[[str], LayerError]) -> None:
         raise error("tar header checksum mismatch (not a tar archive, or corrupt)")
 
 
+def _number(field: bytes, error: Callable[[str], LayerError]) -> int:
+    """An octal or GNU base-256 numeric header field."""
+    if field[:1] and field[0] & 0x80:
+        if field[0] == 0xFF:
+            raise error("negative number in tar header")
+        return int.from_bytes(bytes([field[0] & 0x7F]) + field[1:], "big")
+    try:
+        return _parse_octal(field)
+    except ValueError:
+        raise error("invalid number in tar header") from None
+
+
+def _sparse_pairs(area: bytes, count: int, error: Callable[[str], LayerError]) -> list[tuple[int, int]]:
+    """(offset, length) pairs of an old GNU sparse area: 12-byte offset and length fields."""
+    out = []
+    for i in range(count):
+        field = area[i * 24 : i * 24 + 24]
+        if not field.strip(b"\0"):
+            break
+        out.append((_number(field[:12], error), _number(field[12:], error)))
+    return out
+
+
+def _pax_sparse(pax: dict[str, str], error: Callable[[str], LayerError]) -> tuple[Any, int] | None:
+    """Sparse map and real size from PAX records: 0.0 (offset/numbytes), 0.1 (map), or
+    1.0 (map in the data: returned as None, read by the caller). None if not sparse."""
+    try:
+        if pax.get("GNU.sparse.major") == "1":
+            return None, int(pax.get("GNU.sparse.realsize") or pax.get("GNU.sparse.size") or "")
+        if "GNU.sparse.map" in pax:
+            nums = [int(x) for x in pax["GNU.sparse.map"].split(",") if x]
+        elif "GNU.sparse.offset" in pax:
+            offsets = pax["GNU.sparse.offset"].split(",")
+            lengths = pax.get("GNU.sparse.numbytes", "").split(",")
+            nums = [int(x) for pair in zip(offsets, lengths, strict=True) for x in pair]
+        else:
+            return None
+        if len(nums) % 2:
+            raise ValueError
+        return list(zip(nums[::2], nums[1::2], strict=True)), int(pax["GNU.sparse.size"])
+    except (ValueError, KeyError):
+        raise error("invalid PAX sparse records") from None
+
+
 def _parse_pax(data: bytes, error: Callable[[str], LayerError]) -> dict[str, str]:
     """`"%d %s=%s\\n"` records; values are UTF-8 (undecodable bytes replaced)."""
     out: dict[str, str] = {}
@@ -668,6 +768,9 @@ def _parse_pax(data: bytes, error: Callable[[str], LayerError]) -> dict[str, str
         key, eq, value = data[sp + 1 : pos + length - 1].partition(b"=")
         if not eq:
             raise error("invalid pax header record")
-        out[key.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
+        name, text = key.decode("utf-8", "replace"), value.decode("utf-8", "replace")
+        if name in _PAX_REPEATED and name in out:  # PAX sparse 0.0 repeats these, in order
+            text = out[name] + "," + text
+        out[name] = text
         pos += length
     return out
