@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,19 @@ from keelwatch.errors import FeedError
 db_app = typer.Typer(help="Vulnerability data: update feeds, show their state.", no_args_is_help=True)
 
 
+@dataclass
+class _Progress:
+    """What `db update` shows while it works: byte bars per download and step notes (TTY only)."""
+
+    on_bytes: Any = None  # (url, done, total) -> None
+    note: Any = None  # (message) -> None
+
+
 @contextmanager
-def _download_bars(quiet: bool) -> Iterator[Any]:
-    """A callback drawing one byte-counting bar per download on stderr; None when silent."""
+def _progress(quiet: bool) -> Iterator[_Progress]:
+    """Rich bars and notes on stderr when it is a terminal and not -q; silent otherwise."""
     if quiet or not sys.stderr.isatty():
-        yield None
+        yield _Progress()
         return
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
@@ -45,7 +54,7 @@ def _download_bars(quiet: bool) -> Iterator[Any]:
                 tasks[url] = bars.add_task(name, total=total)
             bars.update(tasks[url], completed=done, total=total)
 
-        yield on_bytes
+        yield _Progress(on_bytes, lambda message: bars.console.print(message, markup=False, highlight=False))
 
 
 def _summary(r: Any) -> str:
@@ -96,10 +105,9 @@ def update_cmd(
     from keelwatch.app.feeds import update_feeds
     from keelwatch.store.db import open_store
 
-    notes = None if quiet else (lambda m: typer.echo(m, err=True))
-    with open_store() as store, _download_bars(quiet) as on_bytes:
+    with open_store() as store, _progress(quiet) as shown:
         results = update_feeds(
-            store, source or None, from_, force=force, progress=notes, download_progress=on_bytes
+            store, source or None, from_, force=force, progress=shown.note, download_progress=shown.on_bytes
         )
     for r in results:
         typer.echo(_summary(r))
