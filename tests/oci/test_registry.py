@@ -258,15 +258,18 @@ def test_push_of_corrupt_layout_fails_and_tags_nothing(registry, layout):
 
 
 def test_token_realm_must_be_https_off_loopback():
-    import httpx
-
     from keelwatch.oci.auth import Authenticator
+    from keelwatch.oci.transport import RegistryLimits, Transport
 
     auth = Authenticator("registry.example.com", Credentials("a", "b"))
-    with httpx.Client() as client, pytest.raises(ImageSourceError, match="HTTPS required"):
+    transport = Transport(
+        "registry.example.com", "https://registry.example.com", insecure=False, limits=RegistryLimits()
+    )
+    with pytest.raises(ImageSourceError, match="HTTPS required"):
         auth.authorize(
-            'Bearer realm="http://evil.example.com/token",service="x"', "repository:a:pull", client
+            'Bearer realm="http://evil.example.com/token",service="x"', "repository:a:pull", transport
         )
+    transport.close()
 
 
 def test_registry_factory_custom_users_and_clean_stop(registry_factory, layout):

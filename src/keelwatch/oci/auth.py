@@ -5,14 +5,16 @@ else `~/.docker/config.json`): a credential helper named by `credHelpers.<host>`
 `credsStore` (`docker-credential-NAME get`, when installed), else `auths.<host>.auth`
 (base64 `user:password`). Bearer tokens follow the Docker token
 protocol: the registry's `WWW-Authenticate: Bearer realm=…,service=…,scope=…` challenge
-tells us where to GET a token (with Basic credentials when we have them); tokens are
-cached per (realm, service, scope) until they expire.
+tells us where to GET a token (with Basic credentials when we have them, sent only to the
+realm's own origin over HTTPS); tokens are cached per (realm, service, scope) until they expire.
+The HTTP rules (time limits, redirects, capped answers) are keelwatch.oci.transport's.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import re
 import shutil
@@ -25,10 +27,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from keelwatch.errors import ImageSourceError
+from keelwatch.oci.transport import LOOPBACK, Transport, printable
 
 _HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
 _PARAM = re.compile(r'([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
-LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 TOKEN_LIMIT = 1 << 20
 
 
@@ -137,7 +139,6 @@ class Authenticator:
 
     registry: str
     credentials: Credentials | None = None
-    timeout: float = 30.0
     _tokens: dict[tuple[str, str, str], tuple[str, float]] = field(default_factory=dict)
     _by_scope: dict[str, tuple[str, float]] = field(default_factory=dict)
 
@@ -146,13 +147,13 @@ class Authenticator:
         hit = self._by_scope.get(scope)
         return hit[0] if hit and hit[1] > time.monotonic() else None
 
-    def authorize(self, challenge: str, scope: str, client: httpx.Client, what: str = "") -> str:
+    def authorize(self, challenge: str, scope: str, transport: Transport, what: str = "") -> str:
         """The Authorization header value answering `challenge` for a request needing `scope`."""
-        value, expiry = self._answer(challenge, scope, client, what or self.registry)
+        value, expiry = self._answer(challenge, scope, transport, what or self.registry)
         self._by_scope[scope] = (value, expiry)
         return value
 
-    def _answer(self, challenge: str, scope: str, client: httpx.Client, what: str) -> tuple[str, float]:
+    def _answer(self, challenge: str, scope: str, transport: Transport, what: str) -> tuple[str, float]:
         scheme, params = parse_challenge(challenge)
         if scheme == "basic":
             if self.credentials is None:
@@ -160,47 +161,56 @@ class Authenticator:
             return self.credentials.basic_header(), float("inf")
         if scheme != "bearer" or not params.get("realm"):
             raise ImageSourceError(
-                f"{self.registry}: unsupported authentication challenge {challenge[:80]!r}"
+                f"{self.registry}: unsupported authentication challenge {printable(challenge, 80)!r}"
             )
         realm, service = params["realm"], params.get("service", "")
         scope = params.get("scope") or scope
         key = (realm, service, scope)
         hit = self._tokens.get(key)
         if not hit or hit[1] <= time.monotonic():
-            token, ttl = self._fetch_token(realm, service, scope, client, what)
+            token, ttl = self._fetch_token(realm, service, scope, transport)
+            transport.add_secret(token)
             # Refresh a little early so a token never expires mid-request.
             hit = self._tokens[key] = (token, time.monotonic() + max(ttl - 10, 1))
         return f"Bearer {hit[0]}", hit[1]
 
-    def _fetch_token(
-        self, realm: str, service: str, scope: str, client: httpx.Client, what: str
-    ) -> tuple[str, float]:
-        url = urlsplit(realm)
-        if url.scheme != "https" and not (url.scheme == "http" and url.hostname in LOOPBACK):
-            raise ImageSourceError(f"{self.registry}: refusing token realm {realm!r} (HTTPS required)")
+    def _fetch_token(self, realm: str, service: str, scope: str, transport: Transport) -> tuple[str, float]:
+        """GET a token from the realm the registry named: HTTPS (plain HTTP only on loopback with
+        --insecure), Basic credentials only to the realm's own origin, the answer capped."""
+        shown = printable(realm, 120)
+        try:
+            url = httpx.URL(realm)
+        except (httpx.InvalidURL, ValueError):
+            raise ImageSourceError(f"{self.registry}: invalid token realm {shown!r}") from None
+        if url.scheme != "https" and not (
+            url.scheme == "http" and url.host in LOOPBACK and transport.insecure
+        ):
+            raise ImageSourceError(f"{self.registry}: refusing token realm {shown!r} (HTTPS required)")
         query = {"service": service} if service else {}
         if scope:
             query["scope"] = scope
-        headers = {"Authorization": self.credentials.basic_header()} if self.credentials else {}
-        try:
-            resp = client.get(realm, params=query, headers=headers, timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            raise ImageSourceError(f"{self.registry}: cannot reach token service {realm}: {exc}") from None
+        basic = self.credentials.basic_header() if self.credentials else None
+        what = f"{self.registry}: token service {shown}"
+        resp = transport.send("GET", url, what=what, params=query, authorization=basic, auth_origin=url)
         if resp.status_code in (401, 403):
-            who = f"as {self.credentials.username}" if self.credentials else "anonymously"
+            resp.close()
+            who = f"as {printable(self.credentials.username, 80)}" if self.credentials else "anonymously"
             raise ImageSourceError(
                 f"authentication failed for {self.registry} ({who}): token service refused"
             )
         if resp.status_code != 200:
-            raise ImageSourceError(f"{self.registry}: token service {realm} answered HTTP {resp.status_code}")
-        if len(resp.content) > TOKEN_LIMIT:
-            raise ImageSourceError(f"{self.registry}: token response too large")
+            resp.close()
+            raise ImageSourceError(f"{what} answered HTTP {resp.status_code}")
+        data = resp.read(TOKEN_LIMIT, f"{self.registry}: token answer")
         try:
-            doc = resp.json()
+            doc = json.loads(data)
             token = doc.get("token") or doc.get("access_token")
             ttl = float(doc.get("expires_in") or 60)
-        except (ValueError, AttributeError, TypeError):
+        except (ValueError, AttributeError, TypeError, RecursionError, OverflowError):
             raise ImageSourceError(f"{self.registry}: token service returned invalid JSON") from None
-        if not isinstance(token, str) or not token:
+        if not isinstance(token, str) or not token or len(token) > TOKEN_LIMIT:
             raise ImageSourceError(f"{self.registry}: token service returned no token")
-        return token, ttl
+        if not token.isascii() or not token.isprintable():
+            raise ImageSourceError(f"{self.registry}: token service returned an invalid token")
+        ttl = ttl if math.isfinite(ttl) else 60.0
+        return token, min(max(ttl, 1.0), 86400.0)

@@ -1,28 +1,27 @@
-"""A client for the OCI Distribution API v2 (pull, push, tags, catalog) over httpx.
+"""A client for the OCI Distribution API v2 (pull, push, tags, catalog).
 
 HTTPS always, except with `insecure=True` for a registry on a loopback host
 (localhost, 127.0.0.1, ::1), where plain HTTP is used: keelwatch never sends
-credentials or trusts content over plain HTTP to another machine. Auth is
-anonymous, Basic or Bearer token (keelwatch.oci.auth), answered on the first 401
-and cached per scope. Manifests are capped at 4 MiB and every blob and manifest is
-digest-verified. Errors are one line: "authentication required for HOST/REPO",
-"manifest unknown: REF", "cannot reach registry HOST: …".
+credentials or trusts content over plain HTTP to another machine. Every request goes
+through keelwatch.oci.transport (total time limits, redirect and credential rules,
+raw capped bodies). Auth is anonymous, Basic or Bearer token (keelwatch.oci.auth),
+answered on the first 401 and cached per scope. Manifests are capped and every blob
+and manifest is digest-verified. Errors are one line: "authentication required for
+HOST/REPO", "manifest unknown: REF", "cannot reach registry HOST: …".
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any, BinaryIO
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
-from keelwatch import __name__ as _pkg
 from keelwatch.errors import DigestMismatchError, ImageSourceError
-from keelwatch.oci.auth import LOOPBACK, Authenticator, Credentials, load_docker_credentials
+from keelwatch.oci.auth import Authenticator, Credentials, load_docker_credentials
 from keelwatch.oci.image import (
     DEFAULT_PLATFORM,
     MT_DOCKER_LIST,
@@ -33,75 +32,29 @@ from keelwatch.oci.image import (
 )
 from keelwatch.oci.reference import Reference, parse_registry_reference
 from keelwatch.oci.resolve import MANIFEST_LIMIT, image_from_descriptor
+from keelwatch.oci.transport import (
+    CHUNK,
+    LOOPBACK,
+    Answer,
+    Content,
+    RegistryLimits,
+    Transport,
+    configured_limits,
+    origin,
+    printable,
+)
 from keelwatch.oci.verify import VerifyingReader, parse_digest, read_verified, verify_bytes
 
 MANIFEST_ACCEPT = ", ".join([MT_OCI_MANIFEST, MT_OCI_INDEX, MT_DOCKER_MANIFEST, MT_DOCKER_LIST])
 LIST_LIMIT = 16 << 20
 MAX_PAGES = 10_000
-CHUNK = 1 << 16
-USER_AGENT = f"{_pkg}/0.1"
+MAX_LISTED = 1_000_000
 
-Content = bytes | Callable[[], Iterable[bytes]] | None
-
-
-class _ResponseStream(io.RawIOBase):
-    """A file-like view of a streaming httpx response body (decoded per Content-Encoding)."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__()
-        self._response = response
-        self._chunks: Iterator[bytes] = response.iter_bytes(CHUNK)
-        self._buf = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            return self._buf + b"".join(self._chunks)
-        while len(self._buf) < size:
-            try:
-                self._buf += next(self._chunks)
-            except StopIteration:
-                break
-            except httpx.HTTPError as exc:
-                raise ImageSourceError(f"download interrupted: {exc}") from None
-        out, self._buf = self._buf[:size], self._buf[size:]
-        return out
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._response.close()
-        super().close()
-
-
-def _error_detail(resp: httpx.Response) -> str:
-    """The registry's error code and message (body read at most 64 KiB), else the HTTP status."""
-    try:
-        if not resp.is_stream_consumed:
-            body = b""
-            for chunk in resp.iter_bytes(CHUNK):
-                body += chunk
-                if len(body) > 65536:
-                    break
-            resp.close()
-        else:
-            body = resp.content
-        errors = json.loads(body).get("errors") or []
-        if errors and isinstance(errors[0], dict):
-            return f"{errors[0].get('code', '')}: {errors[0].get('message', '')}".strip(": ")
-    except (ValueError, AttributeError, httpx.HTTPError, httpx.StreamError):
-        pass
-    return f"HTTP {resp.status_code}"
+__all__ = ["CHUNK", "Content", "RegistryClient", "RegistryImageSource", "open_registry_image"]
 
 
 class RegistryClient:
-    """One registry host; one httpx connection pool; tokens cached per scope."""
+    """One registry host; one connection pool; tokens cached per scope."""
 
     def __init__(
         self,
@@ -109,8 +62,9 @@ class RegistryClient:
         *,
         insecure: bool = False,
         credentials: Credentials | None | str = "auto",
-        timeout: float = 30.0,
+        timeout: float | None = None,
         api_host: str | None = None,
+        limits: RegistryLimits | None = None,
     ) -> None:
         self.registry = registry
         self.api_host = api_host or registry
@@ -125,14 +79,15 @@ class RegistryClient:
                 f"(localhost, 127.0.0.1, ::1), not {registry}"
             )
         self.base = f"{'http' if insecure else 'https'}://{self.api_host}"
+        limits = limits or configured_limits()
+        if timeout is not None:
+            limits = replace(limits, timeout=timeout)
         creds = load_docker_credentials(registry) if credentials == "auto" else credentials
         assert not isinstance(creds, str)
-        self.auth = Authenticator(registry, creds, timeout=timeout)
-        self._client = httpx.Client(
-            follow_redirects=True,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            headers={"User-Agent": USER_AGENT},
-        )
+        self.transport = Transport(registry, self.base, insecure=insecure, limits=limits)
+        if creds is not None:
+            self.transport.add_secret(creds.password, creds.basic_header())
+        self.auth = Authenticator(registry, creds)
 
     @classmethod
     def for_reference(cls, ref: Reference, *, insecure: bool = False, **kw: Any) -> RegistryClient:
@@ -140,7 +95,7 @@ class RegistryClient:
         return cls(ref.registry, insecure=insecure, api_host=ref.api_host, **kw)
 
     def close(self) -> None:
-        self._client.close()
+        self.transport.close()
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -160,63 +115,45 @@ class RegistryClient:
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
         content: Content = None,
-        stream: bool = False,
-    ) -> httpx.Response:
-        """Send, answering one auth challenge; 401/403 and transport errors become one-line errors."""
+        blob: bool = False,
+    ) -> Answer:
+        """Send, answering one auth challenge; 401/403 and transport errors become one-line errors.
+
+        Credentials and tokens only ever go to the registry itself: the transport attaches them
+        only to URLs of the registry's origin (an upload Location or a blob redirect may point
+        to object storage, which gets none), and only the registry's own 401 is answered.
+        """
         url = path if path.startswith(("http://", "https://")) else self.base + path
-        # Credentials and tokens only ever go to the registry itself (an upload Location may
-        # point elsewhere, e.g. object storage; httpx also drops them on cross-origin redirects).
-        same_origin = url.startswith(self.base + "/")
-        auth = self.auth.cached(scope) if same_origin else None
+        home = origin(httpx.URL(self.base))
+        auth = self.auth.cached(scope)
         for attempt in range(2):
-            hdrs = {**(headers or {}), **({"Authorization": auth} if auth else {})}
-            body = content() if callable(content) else content
-            req = self._client.build_request(method, url, headers=hdrs, params=params, content=body)
-            try:
-                resp = self._client.send(req, stream=stream)
-            except httpx.TimeoutException:
-                raise ImageSourceError(f"registry {self.registry} timed out ({what})") from None
-            except httpx.HTTPError as exc:
-                raise ImageSourceError(f"cannot reach registry {self.registry}: {exc}") from None
+            resp = self.transport.send(
+                method, url, what=what, headers=headers, params=params, content=content,
+                authorization=auth, auth_origin=self.base, blob=blob,
+            )  # fmt: skip
             if resp.status_code != 401:
                 break
             challenge = resp.headers.get("WWW-Authenticate", "")
-            if attempt == 1 or not challenge or not same_origin:
+            if attempt == 1 or not challenge or origin(resp.url) != home:
                 break
             resp.close()
-            auth = self.auth.authorize(challenge, scope, self._client, what)
+            auth = self.auth.authorize(challenge, scope, self.transport, what)
         if resp.status_code == 401:
             if self.auth.credentials:
-                user = self.auth.credentials.username
-                raise ImageSourceError(f"authentication failed for {what} as {user} ({_error_detail(resp)})")
+                user = printable(self.auth.credentials.username, 80)
+                raise ImageSourceError(f"authentication failed for {what} as {user} ({resp.error_detail()})")
+            resp.close()
             raise ImageSourceError(f"authentication required for {what}")
         if resp.status_code == 403:
-            raise ImageSourceError(f"access denied to {what} ({_error_detail(resp)})")
+            raise ImageSourceError(f"access denied to {what} ({resp.error_detail()})")
         return resp
 
-    def _fail(self, resp: httpx.Response, what: str, unknown: str | None = None) -> None:
+    def _fail(self, resp: Answer, what: str, unknown: str | None = None) -> None:
         if resp.status_code == 404 and unknown:
             resp.close()
             raise ImageSourceError(f"{unknown}: {what}")
-        detail = _error_detail(resp)
+        detail = resp.error_detail()
         raise ImageSourceError(f"{what}: registry {self.registry} answered {detail}")
-
-    def _read_capped(self, resp: httpx.Response, limit: int, what: str) -> bytes:
-        length = resp.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > limit:
-            resp.close()
-            raise ImageSourceError(f"{what} is too large ({length} bytes, limit {limit})")
-        data = bytearray()
-        try:
-            for chunk in resp.iter_bytes(CHUNK):
-                data += chunk
-                if len(data) > limit:
-                    raise ImageSourceError(f"{what} is too large (over {limit} bytes)")
-        except httpx.HTTPError as exc:
-            raise ImageSourceError(f"{what}: download interrupted: {exc}") from None
-        finally:
-            resp.close()
-        return bytes(data)
 
     # -- pull --------------------------------------------------------------------------------
 
@@ -229,12 +166,11 @@ class RegistryClient:
             scope=f"repository:{repo}:pull",
             what=what,
             headers={"Accept": MANIFEST_ACCEPT},
-            stream=True,
         )
         shown = f"{what}@{reference}" if ":" in reference else f"{what}:{reference}"
         if resp.status_code != 200:
             self._fail(resp, shown, "manifest unknown")
-        data = self._read_capped(resp, MANIFEST_LIMIT, f"manifest {shown}")
+        data = resp.read(MANIFEST_LIMIT, f"manifest {shown}")
         media_type = resp.headers.get("Content-Type", "").split(";")[0].strip()
         if ":" in reference:
             verify_bytes(data, reference, f"manifest {shown}")
@@ -256,6 +192,7 @@ class RegistryClient:
             what=what,
             headers={"Accept": MANIFEST_ACCEPT},
         )
+        resp.close()
         if resp.status_code == 404:
             return None
         if resp.status_code != 200:
@@ -267,11 +204,11 @@ class RegistryClient:
         parse_digest(digest)
         what = f"{self.registry}/{repo}"
         resp = self.request(
-            "GET", f"/v2/{repo}/blobs/{digest}", scope=f"repository:{repo}:pull", what=what, stream=True
+            "GET", f"/v2/{repo}/blobs/{digest}", scope=f"repository:{repo}:pull", what=what, blob=True
         )
         if resp.status_code != 200:
             self._fail(resp, f"{what}@{digest}", "blob unknown")
-        return VerifyingReader(_ResponseStream(resp), digest, size)  # type: ignore[arg-type,return-value]
+        return VerifyingReader(resp.stream(), digest, size)  # type: ignore[arg-type,return-value]
 
     # -- push --------------------------------------------------------------------------------
 
@@ -280,6 +217,8 @@ class RegistryClient:
         resp = self.request(
             "HEAD", f"/v2/{repo}/blobs/{digest}", scope=f"repository:{repo}:pull,push", what=what
         )
+        if resp.status_code in (200, 404):
+            resp.close()
         if resp.status_code == 200:
             return True
         if resp.status_code == 404:
@@ -294,18 +233,24 @@ class RegistryClient:
         resp = self.request("POST", f"/v2/{repo}/blobs/uploads/", scope=scope, what=what)
         if resp.status_code != 202 or "Location" not in resp.headers:
             self._fail(resp, f"{what}: cannot start blob upload")
-        location = urljoin(self.base + "/", resp.headers["Location"])
-        sep = "&" if "?" in location else "?"
+        resp.close()
+        try:
+            location = resp.url.join(resp.headers["Location"])
+        except (httpx.InvalidURL, ValueError):
+            raise ImageSourceError(f"{what}: registry sent an invalid upload location") from None
+        query = [*parse_qsl(location.query.decode(), keep_blank_values=True), ("digest", digest)]
         resp = self.request(
             "PUT",
-            f"{location}{sep}digest={digest}",
+            str(location.copy_with(query=urlencode(query).encode())),
             scope=scope,
             what=what,
             headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
             content=content,
+            blob=True,
         )
         if resp.status_code != 201:
             self._fail(resp, f"{what}: upload of blob {digest} failed")
+        resp.close()
 
     def put_manifest(self, repo: str, reference: str, data: bytes, media_type: str) -> str:
         """Upload a manifest or index under a tag or digest; returns its digest."""
@@ -320,6 +265,7 @@ class RegistryClient:
         )
         if resp.status_code != 201:
             self._fail(resp, f"{what}:{reference}: manifest upload failed")
+        resp.close()
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         header = resp.headers.get("Docker-Content-Digest")
         if header and header.startswith("sha256:") and header != digest:
@@ -331,30 +277,41 @@ class RegistryClient:
     # -- listing -----------------------------------------------------------------------------
 
     def _paginate(self, path: str, key: str, scope: str, what: str, page_size: int | None) -> list[str]:
+        """Follow `Link: <…>; rel="next"`; a link seen before, or a page that brings no new entry
+        but a next link, is a loop; pages and entries are bounded too."""
         out: list[str] = []
-        url: str | None = self.base + path
+        known: set[str] = set()
         params = {"n": str(page_size)} if page_size else None
+        url: httpx.URL | None = httpx.URL(self.base + path, params=params)
+        home = origin(httpx.URL(self.base))
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             if url is None:
                 return out
-            if url in seen:
-                raise ImageSourceError(f"{what}: registry pagination loops at {url}")
-            seen.add(url)
-            resp = self.request("GET", url, scope=scope, what=what, params=params, stream=True)
+            canonical = str(url.copy_with(query=urlencode(sorted(parse_qsl(url.query.decode()))).encode()))
+            if canonical in seen:
+                raise ImageSourceError(f"{what}: registry pagination loops at {printable(str(url), 120)}")
+            seen.add(canonical)
+            resp = self.request("GET", str(url), scope=scope, what=what)
             if resp.status_code != 200:
                 self._fail(resp, what, "name unknown" if key == "tags" else None)
-            link = resp.links.get("next", {}).get("url")
-            data = self._read_capped(resp, LIST_LIMIT, what)
+            link = resp.next_link()
+            items = _list_items(resp.read(LIST_LIMIT, f"{what}: {key} list page"), key, what)
+            fresh = [i for i in items if i not in known]
+            known.update(fresh)
+            out.extend(fresh)
+            if len(out) > MAX_LISTED:
+                raise ImageSourceError(f"{what}: registry lists more than {MAX_LISTED} {key}")
+            if link and not fresh:
+                raise ImageSourceError(f"{what}: registry pagination loops (a page with no new {key})")
             try:
-                items = httpx.Response(200, content=data).json().get(key) or []
-            except (ValueError, AttributeError):
-                raise ImageSourceError(f"{what}: registry returned invalid JSON") from None
-            out.extend(str(i) for i in items)
-            url = urljoin(url, link) if link else None
-            if url is not None and not url.startswith(self.base + "/"):
-                raise ImageSourceError(f"{what}: registry pagination link leaves the registry: {link}")
-            params = None  # the Link URL carries n and last
+                url = resp.url.join(link) if link else None
+            except (httpx.InvalidURL, ValueError):
+                shown = printable(link or "", 120)
+                raise ImageSourceError(f"{what}: invalid pagination link {shown}") from None
+            if url is not None and origin(url) != home:
+                shown = printable(link or "", 120)
+                raise ImageSourceError(f"{what}: registry pagination link leaves the registry: {shown}")
         raise ImageSourceError(f"{what}: more than {MAX_PAGES} pages")
 
     def list_tags(self, repo: str, page_size: int | None = None) -> list[str]:
@@ -366,6 +323,20 @@ class RegistryClient:
     def list_repositories(self, page_size: int | None = None) -> list[str]:
         """All repositories from `/v2/_catalog` (needs the registry:catalog:* scope with token auth)."""
         return self._paginate("/v2/_catalog", "repositories", "registry:catalog:*", self.registry, page_size)
+
+
+def _list_items(data: bytes, key: str, what: str) -> list[str]:
+    """The `key` list of a tags or catalog page: a JSON list of strings (null when empty)."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        raise ImageSourceError(f"{what}: registry returned invalid JSON") from None
+    items = doc.get(key) if isinstance(doc, dict) else ()
+    if items is None:
+        return []
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise ImageSourceError(f"{what}: registry returned an invalid {key} list")
+    return items
 
 
 class RegistryImageSource:
