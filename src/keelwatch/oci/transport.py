@@ -294,21 +294,19 @@ class _AnswerStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            size = CHUNK
-        while len(self._buf) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buf += chunk
-        out, self._buf = self._buf[:size], self._buf[size:]
-        return out
-
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        """Fill `buffer` from the body (short only at the end); `read(n)` comes from RawIOBase."""
+        filled = 0
+        while filled < len(buffer):
+            if not self._buf:
+                self._buf = next(self._chunks, b"")
+                if not self._buf:
+                    break
+            n = min(len(buffer) - filled, len(self._buf))
+            buffer[filled : filled + n] = self._buf[:n]
+            self._buf = self._buf[n:]
+            filled += n
+        return filled
 
     def close(self) -> None:
         if not self.closed:
