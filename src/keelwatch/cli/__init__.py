@@ -60,12 +60,16 @@ def main() -> None:
     try:
         app()
     except KeelwatchError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        from keelwatch.termtext import printable  # messages quote hostile names: no escapes reach the tty
+
+        typer.echo(f"error: {printable(exc)}", err=True)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 2
         if _state["debug"]:
             traceback.print_exc()
-        detail = str(exc).splitlines()[0] if str(exc) else ""
+        from keelwatch.termtext import printable
+
+        detail = printable(str(exc).splitlines()[0] if str(exc) else "")
         typer.echo(
             f"error: unexpected {type(exc).__name__}: {detail} (run `keelwatch --debug ...` for details)",
             err=True,

@@ -9,13 +9,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from keelwatch import config
 from keelwatch.governance.workflow import Actor
+from keelwatch.termtext import SafeConsole
 
-console = Console()
-err_console = Console(stderr=True)
+console = SafeConsole()
+err_console = SafeConsole(stderr=True)
 
 
 def settings() -> config.Settings:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from keelwatch.cli.common import (
     actor,
@@ -19,6 +18,7 @@ from keelwatch.cli.common import (
     write_output,
 )
 from keelwatch.errors import KeelwatchError
+from keelwatch.termtext import SafeTable
 
 base_app = typer.Typer(
     help="The catalogue of base images: register, describe, approve, audit.", no_args_is_help=True
@@ -86,7 +86,7 @@ def list_entries(
     if fmt == "json":
         write_output(dump_json([_entry_dict(e) for e in entries]), None)
         return
-    table = Table(title="base-image catalogue")
+    table = SafeTable(title="base-image catalogue")
     for column in ("ref", "digest", "state", "os", "maintainer", "team", "version", "source@revision"):
         table.add_column(column, overflow="fold")
     for e in entries:
@@ -198,7 +198,7 @@ def audit(ref: Annotated[str | None, typer.Argument()] = None, fmt: Format = "ta
     if fmt == "json":
         write_output(dump_json(rows), None)
         return
-    table = Table(title="audit log")
+    table = SafeTable(title="audit log")
     for column in ("at", "actor", "team", "action", "ref", "from", "to", "reason"):
         table.add_column(column, overflow="fold")
     for r in rows:

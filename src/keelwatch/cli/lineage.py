@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from keelwatch.cli.common import (
     catalogue,
@@ -17,6 +16,7 @@ from keelwatch.cli.common import (
     write_output,
 )
 from keelwatch.errors import KeelwatchError
+from keelwatch.termtext import SafeTable, cell
 
 Platform = Annotated[str, typer.Option("--platform", help="os/arch or os/arch/variant to pick from an index")]
 Insecure = Annotated[bool, typer.Option("--insecure", help="allow plain HTTP to a registry on localhost")]
@@ -66,7 +66,7 @@ def lineage(
         data["declared_base"] = declared
         write_output(dump_json(data), output)
         return
-    table = Table(title=f"lineage of {result.image} (level {result.level})")
+    table = SafeTable(title=f"lineage of {result.image} (level {result.level})")
     for column in ("level", "image", "digest", "source", "layers", "note"):
         table.add_column(column, overflow="fold")
     for a in result.ancestors:
@@ -123,14 +123,14 @@ def check(
 
 def _print_report(report) -> None:  # type: ignore[no-untyped-def]
     colours = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
-    table = Table(
+    table = SafeTable(
         title=f"policy {report.policy} v{report.version} on {report.image}: {report.status.upper()}"
     )
     for column in ("rule", "status", "message"):
         table.add_column(column, overflow="fold")
     for r in report.results:
         colour = colours.get(r.status, "white")
-        table.add_row(r.rule, f"[{colour}]{r.status}[/]", r.message)
+        table.add_row(r.rule, cell(r.status, colour), r.message)
     console.print(table)
 
 
@@ -165,15 +165,15 @@ def diff(
     if fmt == "json":
         write_output(dump_json(result.to_dict()), output)
         return
-    table = Table(title=f"{a} -> {b}")
+    table = SafeTable(title=f"{a} -> {b}")
     for column in ("change", "type", "name", "before", "after"):
         table.add_column(column)
     for p in result.added:
-        table.add_row("[green]added[/]", p.type, p.name, "", p.version)
+        table.add_row(cell("added", "green"), p.type, p.name, "", p.version)
     for p in result.removed:
-        table.add_row("[red]removed[/]", p.type, p.name, p.version, "")
+        table.add_row(cell("removed", "red"), p.type, p.name, p.version, "")
     for c in result.changed:
-        table.add_row("[yellow]changed[/]", c.type, c.name, c.before, c.after)
+        table.add_row(cell("changed", "yellow"), c.type, c.name, c.before, c.after)
     console.print(table)
     console.print(
         f"findings fixed: {len(result.findings_fixed)}, introduced: {len(result.findings_introduced)}; "

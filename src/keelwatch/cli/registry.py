@@ -14,11 +14,11 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from keelwatch.cli.common import actor, catalogue, console, dump_json, err_console, opened_store, settings
 from keelwatch.errors import KeelwatchError
 from keelwatch.oci.image import DEFAULT_PLATFORM
+from keelwatch.termtext import SafeTable, cell
 
 registry_app = typer.Typer(
     help="Whole registries: sync tags and digests, scan what is new, register base namespaces.",
@@ -123,7 +123,7 @@ def _print_report(report: Any) -> None:
     summary = report.to_dict()
     interesting = [o for o in report.outcomes if o.status != "known" or o.moved or o.registered or o.message]
     if interesting:
-        table = Table(title=f"registry {report.registry}")
+        table = SafeTable(title=f"registry {report.registry}")
         for column in ("tag", "status", "digest", "note"):
             table.add_column(column, overflow="fold")
         colours = {"scanned": "green", "known": "white", "skipped": "dim", "failed": "red"}
@@ -136,7 +136,7 @@ def _print_report(report: Any) -> None:
             if o.message:
                 notes.append(o.message)
             colour = colours.get(o.status, "white")
-            table.add_row(o.ref, f"[{colour}]{o.status}[/]", (o.digest or "")[:19], "; ".join(notes))
+            table.add_row(o.ref, cell(o.status, colour), (o.digest or "")[:19], "; ".join(notes))
         console.print(table)
     console.print(
         f"{summary['repositories']} repositories, {summary['tags']} tags ({summary['new_tags']} new), "
@@ -163,7 +163,7 @@ def history(
     if not rows:
         console.print(f"{ref}: never seen (run `keelwatch registry sync` or scan it)")
         return
-    table = Table(title=f"tag history of {ref}")
+    table = SafeTable(title=f"tag history of {ref}")
     for column in ("digest", "first seen", "last seen"):
         table.add_column(column)
     for r in rows:

@@ -6,10 +6,8 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from keelwatch.model import ScanResult
+from keelwatch.termtext import SafeConsole, SafeTable
 from keelwatch.vulndb.severity import LEVELS
 
 
@@ -41,14 +39,14 @@ def _lineage_lines(result: ScanResult) -> list[str]:
 
 def render(result: ScanResult, *, findings: Sequence[Any] | None = None, width: int = 120) -> str:
     """Packages sorted by type, name, version; the layer column is `index (diff_id prefix)`."""
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table = SafeTable(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for col in ("NAME", "VERSION", "TYPE", "LAYER"):
         table.add_column(col, overflow="fold")
     for p in sorted(result.packages, key=lambda p: (p.type, p.name.lower(), p.version)):
         layer = "-" if p.layer_index is None else f"{p.layer_index} ({_short(p.layer_diff_id)})"
         table.add_row(p.name, p.version, p.type, layer)
     buf = io.StringIO()
-    console = Console(file=buf, width=width, force_terminal=False, color_system=None, highlight=False)
+    console = SafeConsole(file=buf, width=width, force_terminal=False, color_system=None, highlight=False)
     for line in header(result):
         console.print(line, markup=False)
     for warning in result.warnings:
@@ -61,7 +59,7 @@ def render(result: ScanResult, *, findings: Sequence[Any] | None = None, width: 
     return buf.getvalue()
 
 
-def _findings_table(console: Console, result: ScanResult, findings: Sequence[Any]) -> None:
+def _findings_table(console: SafeConsole, result: ScanResult, findings: Sequence[Any]) -> None:
     """Most urgent first: severity, known exploited, EPSS; suppressed ones last and marked."""
     active = [f for f in findings if not f.suppressed]
     if not findings:
@@ -71,7 +69,7 @@ def _findings_table(console: Console, result: ScanResult, findings: Sequence[Any
         f"{level} {n}" for level in LEVELS if (n := sum(1 for f in active if f.severity.level == level))
     )
     console.print(f"findings {len(active)} ({counts or 'none'}), suppressed {len(findings) - len(active)}")
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table = SafeTable(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for col in ("ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "KEV", "EPSS", "FROM", "FIX"):
         table.add_column(col, overflow="fold")
 
