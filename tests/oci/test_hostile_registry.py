@@ -355,6 +355,47 @@ def test_registry_error_text_is_one_escaped_line(srv):
     assert "\n" not in str(err.value) and "\x1b" not in str(err.value)
 
 
+WEIRD_LOCATIONS = ["javascript:alert(1)", "http://xn--/", "http://[::1", "file:///etc/passwd", "http://127.0.0.1:99999/",
+                   "https://a@b@c/", "x" * 5000]  # fmt: skip
+
+
+@pytest.mark.parametrize("location", WEIRD_LOCATIONS, ids=lambda v: v[:20])
+def test_weird_redirect_and_upload_locations_are_one_clean_error(srv, location):
+    srv.route("GET", "*", lambda h: h.reply(302, b"", {"Location": location}))
+    srv.route("POST", "*", lambda h: h.reply(202, b"", {"Location": location}))
+    with client(srv) as c:
+        for call in (lambda: c.get_manifest("app", "1"), lambda: c.upload_blob("app", DIGEST, 3, b"abc")):
+            with pytest.raises(ImageSourceError) as err:
+                call()
+            assert "\n" not in str(err.value) and len(str(err.value)) < 400
+
+
+@pytest.mark.parametrize(
+    "challenge",
+    ["Bearer", 'Bearer realm="', 'Bearer realm="http://[::1"', 'Bearer realm="https://xn--/"',
+     "Negotiate abc", 'Bearer realm="file:///etc/passwd"', 'Bearer realm="https://a@b/"',
+     "Bearer " + 'realm="x",' * 2000],
+    ids=lambda v: v[:20],
+)  # fmt: skip
+def test_weird_challenges_are_one_clean_error(srv, challenge):
+    srv.route("GET", "*", lambda h: h.reply(401, b"{}", {"WWW-Authenticate": challenge}))
+    with client(srv, Credentials(USER, PASSWORD)) as c, pytest.raises(ImageSourceError) as err:
+        c.get_manifest("app", "1")
+    assert "\n" not in str(err.value) and PASSWORD not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["../../v2/other", "Upper", "a\u001b[31mred", "a b", "-lead", "x" * 300])
+def test_listed_names_off_the_grammar_are_refused(srv, name):
+    srv.route("GET", "/v2/app/tags/list", json_reply({"tags": [name.replace("/", "")]}))
+    srv.route("GET", "/v2/_catalog", json_reply({"repositories": ["ok/repo", name]}))
+    with client(srv) as c:
+        with pytest.raises(ImageSourceError, match="invalid name"):
+            c.list_repositories()
+        if name not in ("Upper", "../../v2/other"):  # valid tags, invalid repository names
+            with pytest.raises(ImageSourceError, match="invalid name"):
+                c.list_tags("app")
+
+
 # -- settings --------------------------------------------------------------------------------------
 
 

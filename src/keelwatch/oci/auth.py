@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from keelwatch.errors import ImageSourceError
-from keelwatch.oci.transport import LOOPBACK, Transport, printable
+from keelwatch.oci.transport import BAD_URL, LOOPBACK, Transport, hostname, printable
 
 _HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
 _PARAM = re.compile(r'([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
@@ -180,10 +180,10 @@ class Authenticator:
         shown = printable(realm, 120)
         try:
             url = httpx.URL(realm)
-        except (httpx.InvalidURL, ValueError):
+        except BAD_URL:
             raise ImageSourceError(f"{self.registry}: invalid token realm {shown!r}") from None
         if url.scheme != "https" and not (
-            url.scheme == "http" and url.host in LOOPBACK and transport.insecure
+            url.scheme == "http" and hostname(url) in LOOPBACK and transport.insecure
         ):
             raise ImageSourceError(f"{self.registry}: refusing token realm {shown!r} (HTTPS required)")
         query = {"service": service} if service else {}

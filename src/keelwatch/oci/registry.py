@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import replace
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, urlencode
@@ -33,6 +34,7 @@ from keelwatch.oci.image import (
 from keelwatch.oci.reference import Reference, parse_registry_reference
 from keelwatch.oci.resolve import MANIFEST_LIMIT, image_from_descriptor
 from keelwatch.oci.transport import (
+    BAD_URL,
     CHUNK,
     LOOPBACK,
     Answer,
@@ -49,6 +51,10 @@ MANIFEST_ACCEPT = ", ".join([MT_OCI_MANIFEST, MT_OCI_INDEX, MT_DOCKER_MANIFEST, 
 LIST_LIMIT = 16 << 20
 MAX_PAGES = 10_000
 MAX_LISTED = 1_000_000
+# The Distribution spec's grammar for what tags and catalog pages may list.
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_REPOSITORY = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 
 __all__ = ["CHUNK", "Content", "RegistryClient", "RegistryImageSource", "open_registry_image"]
 
@@ -236,7 +242,7 @@ class RegistryClient:
         resp.close()
         try:
             location = resp.url.join(resp.headers["Location"])
-        except (httpx.InvalidURL, ValueError):
+        except BAD_URL:
             raise ImageSourceError(f"{what}: registry sent an invalid upload location") from None
         query = [*parse_qsl(location.query.decode(), keep_blank_values=True), ("digest", digest)]
         resp = self.request(
@@ -306,7 +312,7 @@ class RegistryClient:
                 raise ImageSourceError(f"{what}: registry pagination loops (a page with no new {key})")
             try:
                 url = resp.url.join(link) if link else None
-            except (httpx.InvalidURL, ValueError):
+            except BAD_URL:
                 shown = printable(link or "", 120)
                 raise ImageSourceError(f"{what}: invalid pagination link {shown}") from None
             if url is not None and origin(url) != home:
@@ -336,6 +342,11 @@ def _list_items(data: bytes, key: str, what: str) -> list[str]:
         return []
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise ImageSourceError(f"{what}: registry returned an invalid {key} list")
+    grammar = _TAG if key == "tags" else _REPOSITORY
+    for item in items:
+        # A name off the spec's grammar would reach URLs (`../`), messages and terminals (escapes).
+        if not grammar.fullmatch(item) or len(item) > 255:
+            raise ImageSourceError(f"{what}: registry listed an invalid name {printable(item, 80)!r}")
     return items
 
 

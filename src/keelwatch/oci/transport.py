@@ -42,6 +42,7 @@ LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 USER_AGENT = f"{_pkg}/0.1"
 CHUNK = 1 << 16
 REDIRECTS = (301, 302, 303, 307, 308)
+BAD_URL = (httpx.InvalidURL, ValueError)  # what httpx raises on a URL it cannot use (UnicodeError too)
 
 Content = bytes | Callable[[], Iterable[bytes]] | None
 
@@ -175,13 +176,19 @@ def printable(text: str, limit: int = 200) -> str:
     return out if len(out) <= limit else out[:limit] + "…"
 
 
+def hostname(url: httpx.URL) -> str:
+    """The host as sent on the wire (IDNA-encoded): `url.host` decodes it and can raise."""
+    return url.raw_host.decode("ascii", "replace").lower()
+
+
 def origin(url: httpx.URL) -> tuple[str, str, int | None]:
     default = {"http": 80, "https": 443}.get(url.scheme)
-    return url.scheme, url.host, url.port or default
+    return url.scheme, hostname(url), url.port or default
 
 
 def host_port(url: httpx.URL) -> str:
-    host = f"[{url.host}]" if ":" in url.host else url.host
+    host = hostname(url)
+    host = f"[{host}]" if ":" in host else host
     return f"{host}:{url.port}" if url.port else host
 
 
@@ -354,10 +361,10 @@ class Transport:
         """HTTPS anywhere; plain HTTP only to loopback, only with --insecure; never user info
         (`http://REGISTRY@other/` looks like the registry but is `other`, and httpx would send it)."""
         if url.userinfo:
-            raise ImageSourceError(f"{what}: refusing a URL with user info (host {printable(url.host, 80)})")
+            raise ImageSourceError(f"{what}: refusing a URL with user info (host {host_port(url)})")
         if url.scheme == "https":
             return
-        if url.scheme == "http" and url.host in LOOPBACK and self.insecure:
+        if url.scheme == "http" and hostname(url) in LOOPBACK and self.insecure:
             return
         shown = printable(str(url.copy_with(query=None)), 120)
         if url.scheme == "http":
@@ -389,7 +396,10 @@ class Transport:
         """Send one request, following redirects by the rules above; the body is left to read."""
         limit = self.limits.blob_timeout if blob else self.limits.timeout
         deadline = time.monotonic() + limit
-        target = httpx.URL(url, params=params) if params else httpx.URL(url)
+        try:
+            target = httpx.URL(url, params=params) if params else httpx.URL(url)
+        except BAD_URL:
+            raise ImageSourceError(f"{what}: invalid URL {printable(str(url), 120)}") from None
         allowed = origin(httpx.URL(auth_origin)) if auth_origin is not None else None
         for _ in range(self.limits.max_redirects + 1):
             self.check_url(target, what)
@@ -397,7 +407,10 @@ class Transport:
             if authorization and origin(target) == allowed:
                 hdrs["Authorization"] = authorization
             body = content() if callable(content) else content
-            request = self._client.build_request(method, target, headers=hdrs, content=body)
+            try:
+                request = self._client.build_request(method, target, headers=hdrs, content=body)
+            except BAD_URL:
+                raise ImageSourceError(f"{what}: invalid URL {printable(str(target), 120)}") from None
             with _until(deadline):
                 try:
                     response = self._client.send(request, stream=True)
@@ -405,6 +418,8 @@ class Transport:
                     raise self.timed_out(target, what) from None
                 except httpx.ConnectError as exc:
                     raise self._connect_error(target, exc, what) from None
+                except BAD_URL:  # httpx parses a redirect's Location even when not following it
+                    raise ImageSourceError(f"{what}: {host_port(target)} sent an invalid redirect") from None
                 except (httpx.HTTPError, httpx.StreamError) as exc:
                     raise ImageSourceError(
                         f"{what}: {host_port(target)} failed: {self.redact(printable(str(exc)))}"
@@ -415,7 +430,7 @@ class Transport:
             response.close()
             try:
                 target = target.join(location)
-            except (httpx.InvalidURL, ValueError):
+            except BAD_URL:
                 raise ImageSourceError(f"{what}: invalid redirect {printable(location, 120)}") from None
             status = response.status_code
             if method not in ("GET", "HEAD") and status in (301, 302, 303):
@@ -439,7 +454,7 @@ class Transport:
         """After a failed TLS handshake: does the server answer a plain HTTP request instead?"""
         timeout = min(self.limits.connect_timeout, 5.0)
         try:
-            with socket.create_connection((url.host, url.port or 443), timeout=timeout) as sock:
+            with socket.create_connection((hostname(url), url.port or 443), timeout=timeout) as sock:
                 sock.settimeout(timeout)
                 sock.sendall(f"HEAD /v2/ HTTP/1.0\r\nHost: {host_port(url)}\r\n\r\n".encode())
                 return sock.recv(5) == b"HTTP/"
