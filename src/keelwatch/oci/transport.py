@@ -36,6 +36,7 @@ import httpcore
 import httpx
 
 from keelwatch import __name__ as _pkg
+from keelwatch import termtext
 from keelwatch.errors import ImageSourceError, KeelwatchError
 
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -171,8 +172,8 @@ def _install_deadlines(client: httpx.Client) -> None:
 
 
 def printable(text: str, limit: int = 200) -> str:
-    """Server-provided text made safe for one terminal line: control characters escaped, cut."""
-    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    """Server-provided text made safe for one terminal line (keelwatch.termtext), and cut short."""
+    out = termtext.printable(text)
     return out if len(out) <= limit else out[:limit] + "…"
 
 
