@@ -96,3 +96,88 @@ def test_sparse_members_match_tarfile(tmp_path, fmt, version) -> None:
         reader = LayerReader(fh)
         got = {e.path: reader.read(64 << 20) for e in reader if e.type == "file"}
     assert got == want and not reader.warnings
+
+
+def _link(path: str, target: str) -> FileEntry:
+    return FileEntry(path, type="symlink", linkname=target)
+
+
+def _dir(path: str) -> FileEntry:
+    return FileEntry(path, type="dir")
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        pytest.param(  # the database itself is a link, to a name no pattern knows
+            lambda s: [
+                [_dir("var/lib/dpkg"), FileEntry("var/lib/dpkg/status.real", s), _link(STATUS, "status.real")]
+            ],  # fmt: skip
+            id="file-link-same-layer",
+        ),
+        pytest.param(  # the link in an upper layer, absolute, to a file of the base layer
+            lambda s: [
+                [FileEntry("srv/db/dpkg-status", s)],
+                [_dir("var/lib/dpkg"), _link(STATUS, "/srv/db/dpkg-status")],
+            ],
+            id="file-link-across-layers",
+        ),
+        pytest.param(  # a parent directory is a link
+            lambda s: [
+                [FileEntry("opt/dpkgdb/status", s)],
+                [_dir("var/lib"), _link("var/lib/dpkg", "../../opt/dpkgdb")],
+            ],
+            id="dir-link-across-layers",
+        ),
+        pytest.param(  # a grandparent is a link, and the database a link below it
+            lambda s: [
+                [
+                    _dir("var"),
+                    _link("var/lib", "/data/lib"),
+                    FileEntry("data/lib/dpkg/db-file", s),
+                    _link("data/lib/dpkg/status", "db-file"),
+                ]
+            ],  # fmt: skip
+            id="dir-and-file-links",
+        ),
+        pytest.param(  # `..` past the root stays inside the image, as in the kernel
+            lambda s: [
+                [
+                    FileEntry("db/status", s),
+                    _dir("var/lib/dpkg"),
+                    _link(STATUS, "../../../../../../../db/status"),
+                ]
+            ],
+            id="dotdot-clamped-at-root",
+        ),
+    ],
+)
+def test_dpkg_database_behind_symlinks(tmp_path, keelwatch_home, real_status, normal, layers) -> None:
+    layout = tmp_path / "linked"
+    entries = [[FileEntry("etc/os-release", OS_RELEASE), *layer] for layer in layers(real_status)]
+    write_oci_layout(layout, [make_layer(e) for e in entries], tag="t")
+    debs, warnings = _debs(f"oci:{layout}:t", keelwatch_home)
+    assert debs == normal, warnings
+
+
+def test_symlink_loops_and_escapes_are_warnings_not_packages(tmp_path, keelwatch_home, real_status) -> None:
+    layout = tmp_path / "loop"
+    layers = [
+        [
+            FileEntry("etc/os-release", OS_RELEASE),
+            _dir("var/lib/dpkg"),
+            _link(STATUS, "loop-a"),
+            _link("var/lib/dpkg/loop-a", "status"),
+        ],  # fmt: skip
+        [
+            _dir("usr/lib/apk/db"),
+            _link("lib", "usr/lib"),
+            _link("usr/lib/apk/db/installed", "/etc/../../etc/shadow"),
+        ],
+    ]
+    write_oci_layout(layout, [make_layer(e) for e in layers], tag="t")
+    before = hostile.snapshot(tmp_path, skip=keelwatch_home)
+    debs, warnings = _debs(f"oci:{layout}:t", keelwatch_home)
+    assert debs == set()
+    assert any("/lib/apk/db/installed: a symlink to /etc/shadow" in w for w in warnings), warnings
+    assert hostile.snapshot(tmp_path, skip=keelwatch_home) == before

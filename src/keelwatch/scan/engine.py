@@ -18,9 +18,10 @@ from keelwatch.errors import KeelwatchError, LayerError
 from keelwatch.model import ImageInfo, LayerInfo, Package, ScanResult
 from keelwatch.oci.image import Image
 from keelwatch.oci.layers import DEFAULT_LIMITS, FILE, HARDLINK, OPAQUE, SYMLINK, WHITEOUT, LayerLimits
+from keelwatch.scan.aliases import CandidateMatcher, apply, plan, second_pass_targets
 from keelwatch.scan.cache import LayerCache, cataloger_signature
 from keelwatch.scan.globs import PathMatcher
-from keelwatch.scan.merge import LayerCatalogue, merge_layers
+from keelwatch.scan.merge import LayerCatalogue, merge_layers, visible_symlinks
 
 Progress = Callable[[int, int, int], None]
 # Bytes of matched file content kept per layer so hardlinks to them can be parsed too.
@@ -28,6 +29,9 @@ _HARDLINK_KEEP = 64 << 20
 # Symlinks recorded per layer (for resolving /etc/os-release and friends); bounds memory
 # and cache size against a layer made of nothing but links.
 MAX_SYMLINKS = 100_000
+# Files parsed per layer only in case a symlink makes them catalogued (keelwatch.scan.aliases).
+MAX_CANDIDATES = 1_000
+Match = Callable[[str], tuple[Any, ...]]
 
 
 def default_catalogers() -> list[Cataloger]:
@@ -57,7 +61,7 @@ def _parse(cat: Cataloger, path: str, data: bytes, warnings: list[str]) -> FileR
 
 
 def catalogue_entries(
-    reader: Any, match: Callable[[str], tuple[Cataloger, ...]], limits: LayerLimits
+    reader: Any, match: Match, limits: LayerLimits, candidates: Match | None = None
 ) -> LayerCatalogue:
     """Stream one layer's entries (a LayerReader or DirReader) into its catalogue."""
     cat = LayerCatalogue()
@@ -71,6 +75,8 @@ def catalogue_entries(
         if etype == FILE:
             cats = match(entry.path)
             if not cats:
+                if candidates is not None and (found := candidates(entry.path)):
+                    _candidate(reader, entry.path, found, cat, max_file)
                 continue
             limit = min(max_file, max(c.max_file_size for c in cats))
             data = reader.read(limit)
@@ -112,6 +118,16 @@ def catalogue_entries(
     return cat
 
 
+def _candidate(reader: Any, path: str, cats: Sequence[Any], cat: LayerCatalogue, max_file: int) -> None:
+    """Parse a file a symlink may put at a catalogued path; kept apart, reported only if it does."""
+    if len(cat.candidates) >= MAX_CANDIDATES:
+        return
+    limit = min(max_file, max(getattr(c, "max_file_size", max_file) for c in cats))
+    data = reader.read(limit)
+    if data is not None:
+        cat.candidates[path] = _parse_all(cats, path, data, [])
+
+
 def _parse_all(
     cats: Sequence[Cataloger], path: str, data: bytes, warnings: list[str]
 ) -> dict[str, FileResult]:
@@ -148,6 +164,74 @@ def _platform(image: Image) -> str:
     return image.platform or ""
 
 
+def _read_layer(
+    image: Image,
+    index: int,
+    match: Match,
+    candidates: Match | None,
+    limits: LayerLimits,
+    progress: Progress | None,
+) -> tuple[LayerCatalogue, bool]:
+    """Stream one layer (or the directory of a `dir:` source) into its catalogue; (catalogue, verified)."""
+    from keelwatch.oci.dirsource import DirSource
+
+    layer = image.layers[index]
+    label = f"layer {index} ({layer.diff_id or layer.digest or 'directory'})"
+    blob = None
+    if isinstance(image.source, DirSource):
+        reader: Any = image.source.reader()
+    else:
+        from keelwatch.oci.layers import LayerReader
+
+        on_bytes = None
+        if progress is not None:
+            n = len(image.layers)
+
+            def on_bytes(done: int) -> None:
+                progress(index, n, done)
+
+        blob = image.open_layer(index)
+        reader = LayerReader(
+            blob,
+            diff_id=layer.diff_id,
+            limits=limits,
+            progress=on_bytes,
+            label=label,
+            size_hint=layer.size or None,
+        )
+    try:
+        return catalogue_entries(reader, match, limits, candidates), bool(reader.verified)
+    except KeelwatchError:
+        raise
+    except (OSError, EOFError) as exc:
+        raise LayerError(f"{label}: cannot read: {exc}") from None
+    finally:
+        if blob is not None:
+            blob.close()
+
+
+def _through_links(
+    image: Image,
+    cats: Sequence[Any],
+    catalogues: list[LayerCatalogue],
+    match: Match,
+    limits: LayerLimits,
+) -> tuple[list[LayerCatalogue], list[str]]:
+    """Report files that the image's symlinks put at catalogued paths (keelwatch.scan.aliases).
+
+    The layers are read a second time only for a link whose name hides its target
+    (`status -> status.real`), which no relocated pattern can foresee.
+    """
+    aliases = plan(cats, visible_symlinks(catalogues))
+    if not aliases:
+        return catalogues, []
+    targets = second_pass_targets(aliases, catalogues, match)
+    if targets:
+        extra = CandidateMatcher(cats, targets)
+        catalogues = [_read_layer(image, i, match, extra, limits, None)[0] for i in range(len(image.layers))]
+    return apply(catalogues, aliases, match)
+
+
 def scan_image(
     image: Image,
     catalogers: Sequence[Cataloger] | None = None,
@@ -157,56 +241,28 @@ def scan_image(
     limits: LayerLimits = DEFAULT_LIMITS,
 ) -> ScanResult:
     """Catalogue every layer (from the cache where possible), merge, finalize."""
-    from keelwatch.oci.dirsource import DirSource
 
     cats = list(default_catalogers() if catalogers is None else catalogers)
     match = PathMatcher(cats)
     signature = cataloger_signature(cats, extra=f"max_file={limits.max_file_size}")
+    candidates = CandidateMatcher(cats)
     n = len(image.layers)
     catalogues: list[LayerCatalogue] = []
     for index, layer in enumerate(image.layers):
         catalogue = _cached(image, layer, cache, signature)
         if catalogue is None:
-            label = f"layer {index} ({layer.diff_id or layer.digest or 'directory'})"
-            blob = None
-            if isinstance(image.source, DirSource):
-                reader: Any = image.source.reader()
-            else:
-                from keelwatch.oci.layers import LayerReader
-
-                on_bytes = None
-                if progress is not None:
-
-                    def on_bytes(done: int, index: int = index) -> None:
-                        progress(index, n, done)
-
-                blob = image.open_layer(index)
-                reader = LayerReader(
-                    blob,
-                    diff_id=layer.diff_id,
-                    limits=limits,
-                    progress=on_bytes,
-                    label=label,
-                    size_hint=layer.size or None,
-                )
-            try:
-                catalogue = catalogue_entries(reader, match, limits)
-            except KeelwatchError:
-                raise
-            except (OSError, EOFError) as exc:
-                raise LayerError(f"{label}: cannot read: {exc}") from None
-            finally:
-                if blob is not None:
-                    blob.close()
-            if cache is not None and reader.verified:  # both the blob digest and the diff_id checked
+            catalogue, verified = _read_layer(image, index, match, candidates, limits, progress)
+            if cache is not None and verified:  # both the blob digest and the diff_id checked
                 cache.put(layer.digest, layer.diff_id, signature, catalogue)
         if progress is not None:
             progress(index, n, layer.size)
         catalogues.append(catalogue)
+    catalogues, alias_warnings = _through_links(image, cats, catalogues, match, limits)
 
     merged = merge_layers(catalogues, [layer.diff_id for layer in image.layers])
     warnings = list(cache.warnings) if cache is not None else []
     warnings.extend(merged.warnings)
+    warnings.extend(alias_warnings)
     packages: list[Package] = []
     for c in cats:
         name = c.name

@@ -23,7 +23,7 @@ from keelwatch.catalog.base import FileResult
 from keelwatch.model import OSInfo, Package
 from keelwatch.oci.layers import resolve_path
 
-FORMAT = 1  # bump when the catalogue's JSON shape changes
+FORMAT = 2  # bump when the catalogue's JSON shape changes
 OSRELEASE = "osrelease"
 # Where the OS identity is read from, best first (os-release(5)).
 _OS_FILES = ("/etc/os-release", "/usr/lib/os-release")
@@ -39,23 +39,18 @@ class LayerCatalogue:
     symlinks: dict[str, str] = field(default_factory=dict)
     hardlinks: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Files at other paths that a symlink may make catalogued (see keelwatch.scan.aliases):
+    # parsed, but reported only if the final image's links lead a catalogued path to them.
+    candidates: dict[str, dict[str, FileResult]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": FORMAT,
             "files": {
-                path: None
-                if results is None
-                else {
-                    name: {
-                        "packages": [p.to_dict() for p in r.packages],
-                        "facts": r.facts,
-                        "warnings": r.warnings,
-                    }
-                    for name, r in results.items()
-                }
+                path: None if results is None else _results_json(results)
                 for path, results in self.files.items()
             },
+            "candidates": {path: _results_json(results) for path, results in self.candidates.items()},
             "whiteouts": self.whiteouts,
             "opaque": self.opaque,
             "symlinks": self.symlinks,
@@ -68,20 +63,12 @@ class LayerCatalogue:
         """Strict: anything of the wrong shape raises ValueError (cache files may be tampered with)."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError("unknown catalogue format")
-        files: dict[str, dict[str, FileResult] | None] = {}
-        for path, results in _dict(data["files"]).items():
-            if results is None:
-                files[_str(path)] = None
-                continue
-            files[_str(path)] = {
-                _str(name): FileResult(
-                    packages=[_package(p) for p in _list(r["packages"])],
-                    facts=_dict(r["facts"]),
-                    warnings=[_str(w) for w in _list(r["warnings"])],
-                )
-                for name, r in _dict(results).items()
-            }
+        files: dict[str, dict[str, FileResult] | None] = {
+            _str(path): None if results is None else _results(results)
+            for path, results in _dict(data["files"]).items()
+        }
         return cls(
+            candidates={_str(p): _results(r) for p, r in _dict(data["candidates"]).items()},
             files=files,
             whiteouts=[_str(p) for p in _list(data["whiteouts"])],
             opaque=[_str(p) for p in _list(data["opaque"])],
@@ -89,6 +76,24 @@ class LayerCatalogue:
             hardlinks={_str(k): _str(v) for k, v in _dict(data["hardlinks"]).items()},
             warnings=[_str(w) for w in _list(data["warnings"])],
         )
+
+
+def _results_json(results: dict[str, FileResult]) -> dict[str, Any]:
+    return {
+        name: {"packages": [p.to_dict() for p in r.packages], "facts": r.facts, "warnings": r.warnings}
+        for name, r in results.items()
+    }
+
+
+def _results(data: Any) -> dict[str, FileResult]:
+    return {
+        _str(name): FileResult(
+            packages=[_package(p) for p in _list(r["packages"])],
+            facts=_dict(r["facts"]),
+            warnings=[_str(w) for w in _list(r["warnings"])],
+        )
+        for name, r in _dict(data).items()
+    }
 
 
 def _dict(v: Any) -> dict[str, Any]:
@@ -154,6 +159,24 @@ def _remove(state: dict[str, Any], whiteouts: set[str], opaque: set[str]) -> boo
     return bool(doomed)
 
 
+def _apply_links(symlinks: dict[str, str], layer: LayerCatalogue) -> None:
+    """One layer's effect on the visible symlinks: removals, files replacing links, new links."""
+    if layer.whiteouts or layer.opaque:
+        _remove(symlinks, set(layer.whiteouts), set(layer.opaque))
+    for path, results in layer.files.items():
+        if results is not None:
+            symlinks.pop(path, None)
+    symlinks.update(layer.symlinks)
+
+
+def visible_symlinks(layers: Sequence[LayerCatalogue]) -> dict[str, str]:
+    """The symlinks of the final image (as far as the catalogues recorded them)."""
+    symlinks: dict[str, str] = {}
+    for layer in layers:
+        _apply_links(symlinks, layer)
+    return symlinks
+
+
 def merge_layers(
     layers: Sequence[LayerCatalogue],
     diff_ids: Sequence[str | None],
@@ -167,18 +190,14 @@ def merge_layers(
         warnings.extend(f"layer {index}: {w}" for w in layer.warnings)
         changed = False
         if layer.whiteouts or layer.opaque:
-            gone, hidden = set(layer.whiteouts), set(layer.opaque)
-            changed = _remove(files, gone, hidden)
-            _remove(symlinks, gone, hidden)
+            changed = _remove(files, set(layer.whiteouts), set(layer.opaque))
         for path, results in layer.files.items():
             changed = changed or path in files or bool(results)
             if results is None:
                 files.pop(path, None)
             else:
                 files[path] = (index, results)
-                symlinks.pop(path, None)
-        for path, target in layer.symlinks.items():
-            symlinks[path] = target
+        _apply_links(symlinks, layer)
         if changed or index == 0:
             first_seen = {key: first_seen.get(key, index) for key in _keys(r for _, r in files.values())}
 
