@@ -396,6 +396,33 @@ def test_listed_names_off_the_grammar_are_refused(srv, name):
                 c.list_tags("app")
 
 
+@pytest.mark.parametrize(
+    "content",
+    ["[" * 100_000,
+     '{"auths": {"h:1": {"auth": 5}}}',
+     '{"auths": {"h:1": {"username": ["a"], "password": "b"}}}',
+     '{"auths": {"h:1": {"auth": "' + "9" * 5000 + '"}}}',
+     '{"credsStore": 5, "auths": {"h:1": {"auth": "@@"}}}',
+     " " * (5 << 20)],
+    ids=["nested", "auth-int", "user-list", "auth-junk", "auth-b64", "huge"],
+)  # fmt: skip
+def test_malformed_docker_config_is_one_clean_error(tmp_path, content):
+    from keelwatch.oci.auth import load_docker_credentials
+
+    (tmp_path / "config.json").write_text(content)
+    with pytest.raises(ImageSourceError) as err:
+        load_docker_credentials("h:1", tmp_path / "config.json")
+    assert "\n" not in str(err.value) and str(tmp_path / "config.json") in str(err.value)
+
+
+def test_docker_config_that_is_a_fifo_does_not_hang(tmp_path):
+    from keelwatch.oci.auth import load_docker_credentials
+
+    os.mkfifo(tmp_path / "config.json")
+    with pytest.raises(ImageSourceError, match="not a regular file"):
+        load_docker_credentials("h:1", tmp_path / "config.json")
+
+
 # -- settings --------------------------------------------------------------------------------------
 
 

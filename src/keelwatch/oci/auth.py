@@ -13,7 +13,6 @@ The HTTP rules (time limits, redirects, capped answers) are keelwatch.oci.transp
 from __future__ import annotations
 
 import base64
-import json
 import math
 import os
 import re
@@ -27,11 +26,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from keelwatch.errors import ImageSourceError
+from keelwatch.oci.safefile import read_regular
+from keelwatch.oci.schema import load_json
 from keelwatch.oci.transport import BAD_URL, LOOPBACK, Transport, hostname, printable
 
 _HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
 _PARAM = re.compile(r'([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 TOKEN_LIMIT = 1 << 20
+DOCKER_CONFIG_LIMIT = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,13 @@ def _host_of(key: str) -> str:
 def load_docker_credentials(registry: str, config_path: Path | None = None) -> Credentials | None:
     """Credentials for `registry` (host[:port]) from Docker's config.json, if any."""
     path = config_path or docker_config_path()
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ImageSourceError(f"{path}: cannot read Docker credentials: {exc}") from None
+    try:
+        # A user's file, but still bounded: a FIFO, a huge or deeply nested file is one error line.
+        doc = load_json(read_regular(path, DOCKER_CONFIG_LIMIT, str(path), follow=True), str(path))
+    except ImageSourceError as exc:
+        raise ImageSourceError(f"cannot read Docker credentials: {exc}") from None
     if not isinstance(doc, dict):
         return None
     wanted = {registry.lower()}
@@ -86,14 +89,20 @@ def load_docker_credentials(registry: str, config_path: Path | None = None) -> C
             continue
         if entry.get("auth"):
             try:
+                if not isinstance(entry["auth"], str):
+                    raise ValueError
                 user, sep, password = base64.b64decode(entry["auth"]).decode().partition(":")
             except (ValueError, UnicodeDecodeError):
-                raise ImageSourceError(f"{path}: invalid auth entry for {key}") from None
+                raise ImageSourceError(f"{path}: invalid auth entry for {printable(key, 80)}") from None
             if not sep:
-                raise ImageSourceError(f"{path}: invalid auth entry for {key} (expected user:password)")
+                shown = printable(key, 80)
+                raise ImageSourceError(f"{path}: invalid auth entry for {shown} (expected user:password)")
             return Credentials(user, password)
-        if entry.get("username") and entry.get("password"):
-            return Credentials(str(entry["username"]), str(entry["password"]))
+        user, password = entry.get("username"), entry.get("password")
+        if user and password:
+            if not isinstance(user, str) or not isinstance(password, str):
+                raise ImageSourceError(f"{path}: invalid username/password entry for {printable(key, 80)}")
+            return Credentials(user, password)
     return None
 
 
@@ -113,9 +122,9 @@ def _from_helper(name: str, server: str) -> Credentials | None:
     if proc.returncode != 0:
         return None  # "credentials not found in native keychain" and the like
     try:
-        doc = json.loads(proc.stdout)
+        doc = load_json(proc.stdout, "credential helper answer", limit=TOKEN_LIMIT)
         user, secret = doc["Username"], doc["Secret"]
-    except (ValueError, KeyError, TypeError):
+    except (ImageSourceError, KeyError, TypeError):
         raise ImageSourceError(f"credential helper docker-credential-{name} returned invalid JSON") from None
     if not isinstance(user, str) or not isinstance(secret, str):
         raise ImageSourceError(f"credential helper docker-credential-{name} returned invalid JSON")
@@ -203,10 +212,10 @@ class Authenticator:
             raise ImageSourceError(f"{what} answered HTTP {resp.status_code}")
         data = resp.read(TOKEN_LIMIT, f"{self.registry}: token answer")
         try:
-            doc = json.loads(data)
+            doc = load_json(data, "token answer", limit=TOKEN_LIMIT)
             token = doc.get("token") or doc.get("access_token")
             ttl = float(doc.get("expires_in") or 60)
-        except (ValueError, AttributeError, TypeError, RecursionError, OverflowError):
+        except (ImageSourceError, ValueError, AttributeError, TypeError, OverflowError):
             raise ImageSourceError(f"{self.registry}: token service returned invalid JSON") from None
         if not isinstance(token, str) or not token or len(token) > TOKEN_LIMIT:
             raise ImageSourceError(f"{self.registry}: token service returned no token")

@@ -13,7 +13,6 @@ HOST/REPO", "manifest unknown: REF", "cannot reach registry HOST: …".
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import replace
 from typing import Any, BinaryIO
@@ -33,6 +32,7 @@ from keelwatch.oci.image import (
 )
 from keelwatch.oci.reference import Reference, parse_registry_reference
 from keelwatch.oci.resolve import MANIFEST_LIMIT, image_from_descriptor
+from keelwatch.oci.schema import load_json
 from keelwatch.oci.transport import (
     BAD_URL,
     CHUNK,
@@ -334,8 +334,8 @@ class RegistryClient:
 def _list_items(data: bytes, key: str, what: str) -> list[str]:
     """The `key` list of a tags or catalog page: a JSON list of strings (null when empty)."""
     try:
-        doc = json.loads(data)
-    except (ValueError, RecursionError):
+        doc = load_json(data, "list page", limit=LIST_LIMIT)
+    except ImageSourceError:
         raise ImageSourceError(f"{what}: registry returned invalid JSON") from None
     items = doc.get(key) if isinstance(doc, dict) else ()
     if items is None:

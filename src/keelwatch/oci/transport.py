@@ -278,16 +278,16 @@ class Answer:
 
     def error_detail(self) -> str:
         """The registry's error code and message (at most 64 KiB read), else the HTTP status."""
-        import json
+        from keelwatch.oci.schema import load_json
 
         try:
-            doc = json.loads(self.read(65536))
+            doc = load_json(self.read(65536), "error answer", limit=65536)
             errors = doc.get("errors") if isinstance(doc, dict) else None
             if isinstance(errors, list) and errors and isinstance(errors[0], dict):
                 code, message = errors[0].get("code", ""), errors[0].get("message", "")
                 text = f"{code}: {message}".strip(": ")
                 return self.transport.redact(printable(text)) or f"HTTP {self.status_code}"
-        except (KeelwatchError, ValueError, RecursionError):
+        except KeelwatchError:
             self.close()
         return f"HTTP {self.status_code}"
 
