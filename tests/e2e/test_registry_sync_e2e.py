@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from imagebuilder import BuiltLayer, sha256_digest
-from keelwatch.governance.models import BaseImage, KnownImageRow, TagRecord
 from keelwatch.oci.push import push_layout
 from keelwatch.oci.registry import RegistryClient
 from keelwatch.store.db import open_store
+from keelwatch.store.governance_models import BaseImage, KnownImageRow, TagRecord
 from keelwatch.store.models import Scan
 
 pytestmark = [pytest.mark.registry, pytest.mark.slow]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from keelwatch.governance.catalogue import Catalogue, CatalogueError
+from keelwatch.app.catalogue import Catalogue, CatalogueError
 from keelwatch.governance.workflow import Actor, PermissionDenied, WorkflowError
 from keelwatch.model import ImageInfo, OSInfo, ScanResult
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from keelwatch.app.catalogue import Catalogue
 from keelwatch.app.findings import findings_of
 from keelwatch.app.lineage import FleetLineage
 from keelwatch.app.scanning import scan_and_store
 from keelwatch.compare.advice import Advice, BaseCandidate, advise_bases
 from keelwatch.config import load_settings
-from keelwatch.governance.catalogue import Catalogue
 from keelwatch.store.db import Store
 from keelwatch.store.scans import load_scan
 
@@ -23,9 +23,7 @@ def advise_image(
     progress: Callable[[int, int, int], None] | None = None,
 ) -> list[Advice]:
     catalogue = Catalogue(store, load_settings().expert_team)
-    stored = scan_and_store(
-        store, ref, platform=platform, insecure=insecure, progress=progress, catalogue=catalogue
-    )
+    stored = scan_and_store(store, ref, platform=platform, insecure=insecure, progress=progress)
     fleet = FleetLineage(store, catalogue)
     found = findings_of(store, stored.result, fleet=fleet)
     lineage = found.lineage

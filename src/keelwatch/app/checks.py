@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from keelwatch.app.catalogue import Catalogue
 from keelwatch.app.findings import ImageFindings, findings_of
 from keelwatch.app.lineage import FleetLineage
 from keelwatch.app.scanning import scan_and_store
 from keelwatch.config import load_settings
-from keelwatch.governance.catalogue import Catalogue
 from keelwatch.model import ScanResult
 from keelwatch.policy.engine import PolicyReport, evaluate
 from keelwatch.policy.loader import Policy
@@ -45,9 +45,7 @@ def check_image(
 ) -> PolicyReport:
     """Scan `ref`, keep the scan, and evaluate `policy` on it."""
     catalogue = Catalogue(store, load_settings().expert_team)
-    stored = scan_and_store(
-        store, ref, platform=platform, insecure=insecure, progress=progress, catalogue=catalogue
-    )
+    stored = scan_and_store(store, ref, platform=platform, insecure=insecure, progress=progress)
     return check_scan(store, ref, stored.result, policy, catalogue, suppressor=suppressor)[0]
 
 

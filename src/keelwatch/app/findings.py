@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from keelwatch.app.catalogue import Catalogue
 from keelwatch.app.lineage import FleetLineage
 from keelwatch.config import load_settings
-from keelwatch.governance.catalogue import Catalogue
 from keelwatch.lineage.lineage import Lineage
 from keelwatch.model import ScanResult
 from keelwatch.store.db import Store

@@ -38,18 +38,18 @@ def scan_image(
     options = {"platform": platform, "insecure": insecure, "use_cache": use_cache, "progress": progress}
     if not keep and not match:  # packages only: the store is not even opened
         return ImageScan(scan_reference(ref, **options), None)  # type: ignore[arg-type]
+    from keelwatch.app.catalogue import Catalogue
     from keelwatch.app.findings import findings_of
     from keelwatch.app.lineage import FleetLineage
     from keelwatch.app.scanning import scan_and_store
     from keelwatch.config import load_settings
-    from keelwatch.governance.catalogue import Catalogue
     from keelwatch.store.db import open_store
 
     with open_store() as store:
         catalogue = Catalogue(store, load_settings().expert_team)
         scan_id = None
         if keep:
-            stored = scan_and_store(store, ref, catalogue=catalogue, **options)  # type: ignore[arg-type]
+            stored = scan_and_store(store, ref, **options)  # type: ignore[arg-type]
             result, scan_id = stored.result, stored.scan_id
         else:
             result = scan_reference(ref, **options)  # type: ignore[arg-type]

@@ -2,43 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from sqlalchemy import select
-
-from keelwatch.governance import workflow
-from keelwatch.governance.catalogue import Catalogue
-from keelwatch.governance.models import BaseImage, KnownImageRow
+from keelwatch.app.catalogue import Catalogue
 from keelwatch.lineage.index import LineageIndex
 from keelwatch.lineage.lineage import KnownImage, Lineage, resolve_lineage
 from keelwatch.model import ScanResult
+from keelwatch.store import images
 from keelwatch.store.db import Store
+from keelwatch.store.images import ImageFacts
 
 
 def image_key(scan: ScanResult) -> str:
     return scan.image.digest or scan.image.config_digest or scan.image.ref
 
 
+def image_facts(scan: ScanResult) -> ImageFacts:
+    """What lineage keeps of a scanned image."""
+    image = scan.image
+    return ImageFacts(
+        key=image_key(scan),
+        ref=image.ref,
+        diff_ids=tuple(layer.diff_id for layer in image.layers),
+        history_length=image.history_length,
+        annotations=dict(image.annotations),
+        labels=dict(image.labels),
+        created=image.created or "",
+        os_id=image.os.id,
+        os_version=image.os.version_id,
+    )
+
+
 def remember_image(store: Store, scan: ScanResult, scan_id: int | None = None) -> None:
     """Record (or refresh) an image's chain and names for lineage; idempotent per digest."""
-    key = image_key(scan)
-    now = datetime.now(UTC)
-    with store.write_session() as session:
-        row = session.scalar(select(KnownImageRow).where(KnownImageRow.key == key))
-        if row is None:
-            row = KnownImageRow(key=key, refs=[], seen_at=now)
-            session.add(row)
-        if scan.image.ref not in (row.refs or []):
-            row.refs = [*(row.refs or []), scan.image.ref]
-        row.diff_ids = [layer.diff_id for layer in scan.image.layers]
-        row.history_length = scan.image.history_length
-        row.annotations = dict(scan.image.annotations)
-        row.labels = dict(scan.image.labels)
-        row.created = scan.image.created or ""
-        row.os_id = scan.image.os.id
-        row.os_version = scan.image.os.version_id
-        row.scan_id = scan_id if scan_id is not None else row.scan_id
-        row.seen_at = now
+    images.remember_image(store, image_facts(scan), scan_id)
 
 
 class FleetLineage:
@@ -46,31 +41,19 @@ class FleetLineage:
 
     def __init__(self, store: Store, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
-        with store.session() as session:
-            approved = set(
-                session.scalars(select(BaseImage.digest).where(BaseImage.state == workflow.APPROVED))
+        approved = catalogue.approved_digests()
+        self.known: dict[str, KnownImage] = {
+            k.key: KnownImage(
+                key=k.key,
+                diff_ids=k.diff_ids,
+                refs=k.refs,
+                history_length=k.history_length,
+                annotations=k.annotations,
+                labels=k.labels,
+                preference=1 if k.key in approved else 0,
             )
-            rows = session.execute(
-                select(
-                    KnownImageRow.key,
-                    KnownImageRow.diff_ids,
-                    KnownImageRow.refs,
-                    KnownImageRow.history_length,
-                    KnownImageRow.annotations,
-                    KnownImageRow.labels,
-                )
-            ).all()
-        self.known: dict[str, KnownImage] = {}
-        for key, diff_ids, refs, history, notes, labels in rows:
-            self.known[key] = KnownImage(
-                key=key,
-                diff_ids=tuple(diff_ids or ()),
-                refs=tuple(refs or ()),
-                history_length=history or 0,
-                annotations=notes or {},
-                labels=labels or {},
-                preference=1 if key in approved else 0,
-            )
+            for k in images.known_images(store)
+        }
         self.index = LineageIndex(k.chain_image() for k in self.known.values())
 
     def resolve(self, scan: ScanResult) -> Lineage:

@@ -19,25 +19,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-
+from keelwatch.app.catalogue import Catalogue
 from keelwatch.app.lineage import remember_image
 from keelwatch.app.scanning import Progress, scan_and_store
 from keelwatch.errors import ImageSourceError, KeelwatchError
-from keelwatch.governance.catalogue import Catalogue, platform_key, repository_of
-from keelwatch.governance.models import KnownImageRow, TagRecord
+from keelwatch.governance.catalogue import repository_of
 from keelwatch.governance.workflow import Actor
 from keelwatch.model import ScanResult
 from keelwatch.oci.image import DEFAULT_PLATFORM
 from keelwatch.oci.reference import parse_registry_reference
 from keelwatch.oci.registry import RegistryClient
 from keelwatch.oci.resolve import CONFIG_TYPES, INDEX_TYPES, MANIFEST_TYPES, parse_json, select_manifest
+from keelwatch.store import images
 from keelwatch.store.db import Store
-from keelwatch.store.models import Scan
-from keelwatch.store.scans import load_scan
+from keelwatch.store.scans import latest_scan_id, load_scan, scanned_manifest_digests
 
 # what happened to one tag
 NEW = "scanned"  # a digest keelwatch had not seen: scanned and stored
@@ -132,14 +129,9 @@ class _Seen:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        with store.session() as session:
-            self.refs = {
-                k: set(r or ()) for k, r in session.execute(select(KnownImageRow.key, KnownImageRow.refs))
-            }
-            self.known = set(self.refs)
-            self.scanned = set(
-                session.scalars(select(Scan.manifest_digest).where(Scan.manifest_digest.is_not(None)))
-            )
+        self.refs = images.names_by_key(store)
+        self.known = set(self.refs)
+        self.scanned = scanned_manifest_digests(store)
 
     def __contains__(self, digest: str) -> bool:
         return digest in self.known or digest in self.scanned
@@ -150,19 +142,12 @@ class _Seen:
             return
         if digest not in self.known:
             self._remember_from_scans(digest)
-        with self.store.session() as session, session.begin():
-            row = session.scalar(select(KnownImageRow).where(KnownImageRow.key == digest))
-            if row is not None and ref not in (row.refs or []):
-                row.refs = [*(row.refs or []), ref]
-                row.seen_at = datetime.now(UTC)
+        images.add_name(self.store, digest, ref)
         self.refs.setdefault(digest, set()).add(ref)
 
     def _remember_from_scans(self, digest: str) -> None:
         """A digest stored by a plain scan but never recorded for lineage: record it from that scan."""
-        with self.store.session() as session:
-            scan_id = session.scalar(
-                select(Scan.id).where(Scan.manifest_digest == digest).order_by(Scan.id.desc()).limit(1)
-            )
+        scan_id = latest_scan_id(self.store, digest)
         result = load_scan(self.store, scan_id) if scan_id is not None else None
         if result is not None:
             remember_image(self.store, result, scan_id)
@@ -170,12 +155,9 @@ class _Seen:
             self.refs.setdefault(digest, set()).add(result.image.ref)
 
     def stored_scan(self, digest: str) -> tuple[ScanResult, int] | None:
-        with self.store.session() as session:
-            scan_id = session.scalar(select(KnownImageRow.scan_id).where(KnownImageRow.key == digest))
-            if scan_id is None:
-                scan_id = session.scalar(
-                    select(Scan.id).where(Scan.manifest_digest == digest).order_by(Scan.id.desc()).limit(1)
-                )
+        scan_id = images.scan_id_of(self.store, digest)
+        if scan_id is None:
+            scan_id = latest_scan_id(self.store, digest)
         result = load_scan(self.store, scan_id) if scan_id is not None else None
         return (result, scan_id) if result is not None and scan_id is not None else None
 
@@ -236,7 +218,7 @@ def sync_registry(
         total = sum(len(t) for t in tags.values())
         done = 0
         for repo, repo_tags in tags.items():
-            current = _current_digests(store, repository_of(f"{host}/{repo}:latest")[0], platform)
+            current = catalogue.current_digests(repository_of(f"{host}/{repo}:latest")[0], platform)
             for tag, top in zip(repo_tags, _heads(client, repo, repo_tags), strict=True):
                 tag_ref = f"{host}/{repo}:{tag}"
                 if progress is not None:
@@ -289,7 +271,8 @@ def _sync_tag(
             )
             digest = stored.result.image.digest or digest  # the tag may have moved since the HEAD
             seen.known.add(digest)
-        catalogue.record_tag(tag_ref, digest, platform=platform)
+        if status == SEEN:  # a new scan recorded its tag in the transaction that stored it
+            catalogue.record_tag(tag_ref, digest, platform=platform)
         # another platform's image of the same index is not a move
         moved_from = previous if previous and previous != digest and previous not in siblings else None
         return TagOutcome(tag_ref, status, digest, moved_from, first_seen=previous is None)
@@ -314,18 +297,6 @@ def _heads(client: RegistryClient, repo: str, tags: list[str]) -> list[str | Non
         return [head(t) for t in tags]
     with ThreadPoolExecutor(max_workers=HEAD_WORKERS) as pool:
         return list(pool.map(head, tags))
-
-
-def _current_digests(store: Store, repository: str, platform: str) -> dict[str, str]:
-    """tag -> the digest it pointed at most recently for `platform`, for one repository, in one
-    query (the same order as Catalogue.current_digest: last seen, then newest row)."""
-    with store.session() as session:
-        rows = session.execute(
-            select(TagRecord.tag, TagRecord.digest)
-            .where(TagRecord.repository == repository, TagRecord.platform.in_((platform_key(platform), "")))
-            .order_by(TagRecord.last_seen, TagRecord.id)
-        ).all()
-    return {tag: digest for tag, digest in rows}
 
 
 def _register(catalogue: Catalogue, seen: _Seen, outcome: TagOutcome, actor: Actor) -> bool:

@@ -1,15 +1,15 @@
-"""Scan an image and keep what was learned: the scan, its lineage facts, its tag."""
+"""Scan an image and keep what was learned: the scan, its lineage facts, its tag, in one transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from keelwatch.app.lineage import remember_image
-from keelwatch.governance.catalogue import Catalogue
+from keelwatch.app.catalogue import tag_sighting
+from keelwatch.app.lineage import image_facts
 from keelwatch.model import ScanResult
 from keelwatch.store.db import Store
-from keelwatch.store.scans import save_scan
+from keelwatch.store.scan_record import save_scan_record
 
 Progress = Callable[[int, int, int], None]
 
@@ -24,6 +24,15 @@ def is_registry_ref(ref: str) -> bool:
     return not ref.startswith(("oci:", "docker-archive:", "dir:"))
 
 
+def keep_scan(store: Store, result: ScanResult, platform: str = "") -> int:
+    """Save a scan with its lineage facts and, for a registry tag, where the tag points: all or nothing."""
+    ref = result.image.ref
+    tag = None
+    if is_registry_ref(ref) and result.image.digest and "@" not in ref:
+        tag = tag_sighting(ref, result.image.digest, result.image.platform or platform)
+    return save_scan_record(store, result, image_facts(result), tag)
+
+
 def scan_and_store(
     store: Store,
     ref: str,
@@ -32,14 +41,9 @@ def scan_and_store(
     insecure: bool = False,
     use_cache: bool = True,
     progress: Progress | None = None,
-    catalogue: Catalogue | None = None,
 ) -> StoredScan:
-    """Scan `ref`, save the result and its lineage facts; registry tags are recorded over time."""
+    """Scan `ref`, save the result with its lineage facts; registry tags are recorded over time."""
     from keelwatch.scan import scan_reference
 
     result = scan_reference(ref, platform=platform, insecure=insecure, use_cache=use_cache, progress=progress)
-    scan_id = save_scan(store, result)
-    remember_image(store, result, scan_id)
-    if catalogue is not None and is_registry_ref(ref) and result.image.digest and "@" not in ref:
-        catalogue.record_tag(ref, result.image.digest, platform=result.image.platform or platform)
-    return StoredScan(scan_id, result)
+    return StoredScan(keep_scan(store, result, platform), result)

@@ -38,7 +38,7 @@ def opened_store() -> Iterator[Any]:
 
 
 def catalogue(store: Any) -> Any:
-    from keelwatch.governance.catalogue import Catalogue
+    from keelwatch.app.catalogue import Catalogue
 
     return Catalogue(store, settings().expert_team)
 

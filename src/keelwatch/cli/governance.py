@@ -67,9 +67,7 @@ def add(
     with opened_store() as store, layer_progress(quiet) as progress:
         cat = catalogue(store)
         for ref in refs:
-            stored = scan_and_store(
-                store, ref, platform=platform, insecure=insecure, progress=progress, catalogue=cat
-            )
+            stored = scan_and_store(store, ref, platform=platform, insecure=insecure, progress=progress)
             entry, created = cat.register(stored.result, ref, who, fields, stored.scan_id)
             state = "registered as candidate" if created else f"already in the catalogue ({entry.state})"
             console.print(f"{ref} {entry.digest}: {state}")

@@ -44,9 +44,7 @@ def lineage(
     _check_format(fmt, ("table", "json"))
     with opened_store() as store, layer_progress(quiet) as progress:
         cat = catalogue(store)
-        stored = scan_and_store(
-            store, ref, platform=platform, insecure=insecure, progress=progress, catalogue=cat
-        )
+        stored = scan_and_store(store, ref, platform=platform, insecure=insecure, progress=progress)
         result = FleetLineage(store, cat).resolve(stored.result)
     declared = None
     if dockerfile is not None:
@@ -152,12 +150,8 @@ def diff(
     _check_format(fmt, ("table", "json"))
     with opened_store() as store, layer_progress(quiet) as progress:
         cat = catalogue(store)
-        sa = scan_and_store(
-            store, a, platform=platform, insecure=insecure, progress=progress, catalogue=cat
-        ).result
-        sb = scan_and_store(
-            store, b, platform=platform, insecure=insecure, progress=progress, catalogue=cat
-        ).result
+        sa = scan_and_store(store, a, platform=platform, insecure=insecure, progress=progress).result
+        sb = scan_and_store(store, b, platform=platform, insecure=insecure, progress=progress).result
         fleet = FleetLineage(store, cat)
         result = diff_images(
             sa, sb, findings_of(store, sa, fleet=fleet).active, findings_of(store, sb, fleet=fleet).active

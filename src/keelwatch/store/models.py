@@ -172,7 +172,7 @@ class FeedState(Base):
 
 def load_all() -> type[Base]:
     """Import every module that defines tables, so Base.metadata is complete (for Alembic)."""
-    import keelwatch.governance.models  # noqa: F401  (base-image catalogue tables)
     import keelwatch.store.findings_models  # noqa: F401  (last match per scan, for rescan)
+    import keelwatch.store.governance_models  # noqa: F401  (catalogue, known images, tag history)
 
     return Base

@@ -103,7 +103,7 @@ def save_scan(store: Store, result: ScanResult) -> int:
     for attempt in range(2):
         try:
             with store.write() as conn:
-                return _save(conn, result)
+                return save_in(conn, result)
         except IntegrityError:  # a concurrent saver inserted the same scan first
             if attempt:
                 raise
@@ -190,7 +190,8 @@ def _values(result: ScanResult, now: datetime) -> dict[str, Any]:
     }
 
 
-def _save(conn: Connection, result: ScanResult) -> int:
+def save_in(conn: Connection, result: ScanResult) -> int:
+    """Insert or replace one scan in the open transaction `conn`; its id."""
     return _save_many(conn, [result])[0]
 
 
@@ -313,3 +314,18 @@ def scans_with_packages(
 def scan_count(store: Store) -> int:
     with store.read() as conn:
         return conn.execute(select(func.count()).select_from(Scan)).scalar_one()
+
+
+def latest_scan_id(store: Store, manifest_digest: str) -> int | None:
+    """The newest stored scan of the image with this manifest digest."""
+    with store.read() as conn:
+        return conn.execute(
+            select(Scan.id).where(Scan.manifest_digest == manifest_digest).order_by(Scan.id.desc()).limit(1)
+        ).scalar()
+
+
+def scanned_manifest_digests(store: Store) -> set[str]:
+    """The manifest digest of every stored scan."""
+    with store.read() as conn:
+        digests = select(Scan.manifest_digest).where(Scan.manifest_digest.is_not(None))
+        return set(conn.execute(digests).scalars())

@@ -1,4 +1,8 @@
-"""Tables of the base-image catalogue: entries, the append-only audit log, tag history.
+"""Tables of the base-image catalogue (entries, the append-only audit log) and of what
+keelwatch knows about images (lineage facts, tag history).
+
+Only `store/` sees these rows: `store.catalogue` and `store.images` hand out the
+plain value objects of `keelwatch.governance` and `keelwatch.store.images` instead.
 
 An entry is one *digest*: approval pins it, and a new digest under the same tag is
 a new candidate. The audit log is append-only: the store refuses UPDATE and DELETE
