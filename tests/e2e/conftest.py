@@ -46,8 +46,6 @@ def _load(name: str, path: Path) -> ModuleType:
 
 registry_helpers = _load("keelwatch_test_registry", REPO / "tests" / "registry.py")
 builder = _load("kw_build_images", REPO / "examples" / "build_images.py")
-_dbfixtures = _load("keelwatch_test_dbfixtures_e2e", REPO / "tests" / "store" / "dbfixtures.py")
-store_url = _dbfixtures.store_url
 
 
 # -- the CLI ---------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ for tests about record semantics (the records are written in the test, in OSV sh
 
 from __future__ import annotations
 
-import importlib.util
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,13 +67,3 @@ class MemoryKB:
 @pytest.fixture
 def memory_kb() -> type[MemoryKB]:
     return MemoryKB
-
-
-# the shared SQLite + PostgreSQL `store` fixture (tests/store/dbfixtures.py)
-_spec = importlib.util.spec_from_file_location(
-    "keelwatch_test_dbfixtures", Path(__file__).resolve().parent.parent / "store" / "dbfixtures.py"
-)
-_mod = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_mod)
-store_url = _mod.store_url
-store = _mod.store

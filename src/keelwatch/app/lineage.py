@@ -42,18 +42,10 @@ class FleetLineage:
     def __init__(self, store: Store, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
         approved = catalogue.approved_digests()
-        self.known: dict[str, KnownImage] = {
-            k.key: KnownImage(
-                key=k.key,
-                diff_ids=k.diff_ids,
-                refs=k.refs,
-                history_length=k.history_length,
-                annotations=k.annotations,
-                labels=k.labels,
-                preference=1 if k.key in approved else 0,
-            )
-            for k in images.known_images(store)
-        }
+        self.known: dict[str, KnownImage] = {}
+        for image in images.known_images(store):
+            image.preference = 1 if image.key in approved else 0
+            self.known[image.key] = image
         self.index = LineageIndex(k.chain_image() for k in self.known.values())
 
     def resolve(self, scan: ScanResult) -> Lineage:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from keelwatch.lineage.lineage import KnownImage
 from keelwatch.store.db import Store
 from keelwatch.store.governance_models import KnownImageRow, TagRecord
 
@@ -33,18 +34,6 @@ class ImageFacts:
     created: str = ""
     os_id: str = ""
     os_version: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class KnownImageFacts:
-    """A known image as the lineage index reads it."""
-
-    key: str
-    diff_ids: tuple[str, ...]
-    refs: tuple[str, ...]
-    history_length: int
-    annotations: dict[str, str]
-    labels: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +109,7 @@ def add_name(store: Store, key: str, ref: str) -> bool:
         return True
 
 
-def known_images(store: Store) -> list[KnownImageFacts]:
+def known_images(store: Store) -> list[KnownImage]:
     """Every known image, as the lineage index needs it (a few small columns each)."""
     cols = (
         KnownImageRow.key,
@@ -133,7 +122,7 @@ def known_images(store: Store) -> list[KnownImageFacts]:
     with store.read() as conn:
         rows = conn.execute(select(*cols)).all()
     return [
-        KnownImageFacts(
+        KnownImage(
             key=key,
             diff_ids=tuple(diff_ids or ()),
             refs=tuple(refs or ()),
