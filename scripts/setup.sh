@@ -11,7 +11,7 @@ uv sync --frozen --quiet --compile-bytecode  # without it every command pays ~2 
 
 # Debian packages: docker-registry (CNCF Distribution) for registry tests; rpm, rpmbuild,
 # python3-rpm, db5.3-util and gnupg to make real rpm databases (sqlite, Berkeley DB) and
-# check rpmvercmp.
+# check rpmvercmp; ruby (RubyGems) as the oracle of the gem cataloger and the RubyGems version order.
 need=()
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v rpm >/dev/null 2>&1 || need+=(rpm)
@@ -20,6 +20,7 @@ command -v rpmbuild >/dev/null 2>&1 || need+=(rpm)
 /usr/bin/python3 -c "import rpm" >/dev/null 2>&1 || need+=(python3-rpm)
 command -v db5.3_load >/dev/null 2>&1 || need+=(db5.3-util)
 command -v gpg >/dev/null 2>&1 || need+=(gnupg)
+command -v gem >/dev/null 2>&1 || need+=(ruby)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need[*]}"

@@ -39,7 +39,7 @@ def test_every_cataloger_fulfils_the_protocol() -> None:
 def test_one_descriptor_per_package_type() -> None:
     declared = [c.ecosystem for c in ALL_CATALOGERS if c.ecosystem is not None]
     assert len({e.package_type for e in declared}) == len(declared)  # declared once each
-    assert set(ECOSYSTEMS) == {"deb", "apk", "rpm", "python", "npm"}
+    assert set(ECOSYSTEMS) == {"deb", "apk", "rpm", "python", "npm", "gem"}
     assert NpmLockCataloger.ecosystem is ecosystem_for("npm")
     assert ecosystem_for("go-module") is None
 

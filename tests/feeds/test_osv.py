@@ -108,7 +108,7 @@ def write_docs(root: Path) -> Path:
                 "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.3.0"}]}],
             },
             {
-                "package": {"ecosystem": "RubyGems", "name": "left-pad"},
+                "package": {"ecosystem": "Packagist", "name": "left-pad"},
                 "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.3"}]}],
             },
         ],
@@ -155,12 +155,12 @@ def test_directory_of_documents_with_bad_records(store, tmp_path: Path) -> None:
     assert "BAD-version" in text and "'not a version!'" in text
     assert "broken.json" in text and "invalid JSON" in text
     assert "no-id.json" in text
-    assert "'RubyGems'" in text and "not indexed" in text
+    assert "'Packagist'" in text and "not indexed" in text
     kb = SqlKnowledgeBase(store)
     [npm] = kb.advisories_for("npm", "left-pad")
     assert npm.id == "GHSA-good-0001" and npm.aliases == ["CVE-2024-0001"]
-    assert len(npm.affected) == 2  # the RubyGems entry is kept in the document, just not indexed
-    assert kb.advisories_for("RubyGems", "left-pad") == []
+    assert len(npm.affected) == 2  # the Packagist entry is kept in the document, just not indexed
+    assert kb.advisories_for("Packagist", "left-pad") == []
     [yaml_adv] = kb.advisories_for("PyPI", "requests")
     assert yaml_adv.modified == "2024-02-02T00:00:00Z"  # YAML timestamps stay strings
 

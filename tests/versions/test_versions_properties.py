@@ -114,13 +114,14 @@ def test_every_scheme_meets_the_protocol():
         ("Maven", "maven"),
         ("crates.io", "semver"),
         ("NuGet", "nuget"),
+        ("RubyGems", "rubygems"),
     ],
 )
 def test_scheme_for(ecosystem, name):
     assert scheme_for(ecosystem).name == name
 
 
-@pytest.mark.parametrize("ecosystem", ["RubyGems", "Packagist", "NoSuchThing", ""])
+@pytest.mark.parametrize("ecosystem", ["Packagist", "NoSuchThing", ""])
 def test_unknown_ecosystem_raises(ecosystem):
     with pytest.raises(VersionError) as err:
         scheme_for(ecosystem)

@@ -13,6 +13,7 @@ from keelwatch.catalog.apk import ApkCataloger
 from keelwatch.catalog.base import Cataloger
 from keelwatch.catalog.dpkg import DpkgCataloger
 from keelwatch.catalog.ecosystem import Ecosystem
+from keelwatch.catalog.gem import GemspecCataloger
 from keelwatch.catalog.npm import NpmCataloger, NpmLockCataloger
 from keelwatch.catalog.osrelease import OsReleaseCataloger
 from keelwatch.catalog.python import PythonCataloger
@@ -25,6 +26,7 @@ ALL_CATALOGERS: list[Cataloger] = [
     RpmCataloger(),
     PythonCataloger(),
     NpmCataloger(),
+    GemspecCataloger(),
 ]
 
 ECOSYSTEMS: dict[str, Ecosystem] = {
@@ -49,6 +51,7 @@ __all__ = [
     "ApkCataloger",
     "DpkgCataloger",
     "Ecosystem",
+    "GemspecCataloger",
     "NpmCataloger",
     "NpmLockCataloger",
     "OsReleaseCataloger",

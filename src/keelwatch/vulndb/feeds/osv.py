@@ -21,7 +21,7 @@ from keelwatch.vulndb.feeds.base import BadRecord, Report, advisory_from_osv
 from keelwatch.vulndb.model import Advisory
 
 DEFAULT_BASE = "https://osv-vulnerabilities.storage.googleapis.com/"
-DEFAULT_ECOSYSTEMS = ("Debian", "Alpine", "Ubuntu", "PyPI", "npm", "Go", "Maven", "crates.io")
+DEFAULT_ECOSYSTEMS = ("Debian", "Alpine", "Ubuntu", "PyPI", "npm", "Go", "Maven", "crates.io", "RubyGems")
 MAX_RECORD_BYTES = 32 * 1024 * 1024
 SUFFIXES = (".json", ".yaml", ".yml")
 

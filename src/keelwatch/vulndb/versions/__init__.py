@@ -16,8 +16,9 @@ OSV ecosystem (prefix before ":")  -> scheme: reference
                                        which use the same grammar and precedence)
 - NuGet                             -> nuget: NuGet SemVer 2 (approximate: no legacy
                                        SemVer 1 forms, no NuGet-specific normalisation)
+- RubyGems                          -> rubygems: Gem::Version#<=>
 
-RubyGems, Packagist and any other ecosystem have no scheme yet: `scheme_for`
+Packagist and any other ecosystem have no scheme yet: `scheme_for`
 raises VersionError for them (callers skip such advisories with a warning
 instead of guessing an order).
 """
@@ -25,7 +26,7 @@ instead of guessing an order).
 from __future__ import annotations
 
 from keelwatch.errors import VersionError
-from keelwatch.vulndb.versions import apk, dpkg, golang, maven, pep440, rpm, semver
+from keelwatch.vulndb.versions import apk, dpkg, golang, maven, pep440, rpm, rubygems, semver
 from keelwatch.vulndb.versions.base import VersionScheme
 
 SCHEMES: dict[str, VersionScheme] = {
@@ -40,6 +41,7 @@ SCHEMES: dict[str, VersionScheme] = {
         semver.NUGET,
         golang.SCHEME,
         maven.SCHEME,
+        rubygems.SCHEME,
     )
 }
 
@@ -64,6 +66,7 @@ _BY_ECOSYSTEM: dict[str, VersionScheme] = {
     "crates.io": semver.STRICT,
     "hex": semver.STRICT,
     "nuget": semver.NUGET,
+    "rubygems": rubygems.SCHEME,
 }
 
 
