@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from keelwatch.catalog.base import FileResult
+from keelwatch.catalog.base import FileResult, decode_text
 from keelwatch.catalog.ecosystem import Ecosystem, major_minor
 from keelwatch.catalog.licenses import split_licenses
 from keelwatch.catalog.purls import build_purl, distro_qualifier
@@ -112,13 +112,7 @@ class ApkCataloger:
 
     def parse(self, path: str, data: bytes) -> FileResult:
         warnings: list[str] = []
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            warnings.append(f"{path}: invalid UTF-8 at byte {exc.start}, replaced")
-            text = data.decode("utf-8", "replace")
-        if "\r" in text:
-            text = text.replace("\r\n", "\n")
+        text = decode_text(path, data, warnings)
         packages, more = parse_installed(path, text)
         warnings.extend(more)
         return FileResult(packages=packages, warnings=warnings)

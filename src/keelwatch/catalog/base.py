@@ -35,6 +35,18 @@ class FileResult:
     warnings: list[str] = field(default_factory=list)
 
 
+def decode_text(path: str, data: bytes, warnings: list[str]) -> str:
+    """UTF-8 with CRLF line ends made LF; bad bytes are replaced and cost one warning naming the file."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        warnings.append(f"{path}: invalid UTF-8 at byte {exc.start}, replaced")
+        text = data.decode("utf-8", "replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    return text
+
+
 class Cataloger(Protocol):
     """One package ecosystem (or the OS identity). Implementations are small modules."""
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from keelwatch.catalog.base import FileResult
+from keelwatch.catalog.base import FileResult, decode_text
 from keelwatch.catalog.ecosystem import Ecosystem, major
 from keelwatch.catalog.purls import build_purl, distro_qualifier
 from keelwatch.model import OSInfo, Package
@@ -177,17 +177,6 @@ def parse_status(path: str, text: str) -> tuple[list[Package], list[str]]:
     return packages, warnings
 
 
-def _decode(path: str, data: bytes, warnings: list[str]) -> str:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        warnings.append(f"{path}: invalid UTF-8 at byte {exc.start}, replaced")
-        text = data.decode("utf-8", "replace")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    return text
-
-
 def upstream_qualifier(metadata: dict[str, Any]) -> str:
     """Syft's `upstream`: the Source field as `name@version` when it has a version, else the name."""
     source = metadata.get("source") or ""
@@ -233,7 +222,7 @@ class DpkgCataloger:
         if path.startswith(STATUS_D) and path.endswith((".md5sums", ".conffiles")):
             return FileResult()
         warnings: list[str] = []
-        text = _decode(path, data, warnings)
+        text = decode_text(path, data, warnings)
         packages, more = parse_status(path, text)
         warnings.extend(more)
         return FileResult(packages=packages, warnings=warnings)

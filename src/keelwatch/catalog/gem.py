@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from keelwatch.catalog.base import FileResult
+from keelwatch.catalog.base import FileResult, decode_text
 from keelwatch.catalog.ecosystem import Ecosystem
 from keelwatch.catalog.purls import build_purl
 from keelwatch.model import OSInfo, Package
@@ -74,11 +74,7 @@ class GemspecCataloger:
 
     def parse(self, path: str, data: bytes) -> FileResult:
         warnings: list[str] = []
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            warnings.append(f"{path}: invalid UTF-8 at byte {exc.start}, replaced")
-            text = data.decode("utf-8", "replace")
+        text = decode_text(path, data, warnings)
         fields = parse_gemspec(text)
         name = (fields.get("name") or [""])[0]
         version = (fields.get("version") or [""])[0].strip()
