@@ -73,6 +73,9 @@ def test_one_summary_line_per_feed_and_the_skipped_list(shared_data: Path, keelw
     assert [s.removeprefix("  skipped ") for s in shown] == [
         r.split("\t", 1)[1] for r in rows if r.startswith("alpine-secdb\t")
     ]
+    clean = _cli("db", "update", "--source", "kev", "--from", mirror)
+    assert clean.exit_code == 0 and "skipped" not in clean.output
+    assert listed.read_text() == ""  # an older run's list is never left to mislead
 
 
 def test_offline_is_one_short_line() -> None:

@@ -23,7 +23,7 @@ db_app = typer.Typer(help="Vulnerability data: update feeds, show their state.",
 
 @dataclass
 class _Progress:
-    """What `db update` shows while it works: byte bars per download and step notes (TTY only)."""
+    """What `db update` shows while it works: byte bars per download (TTY only) and step notes."""
 
     on_bytes: Any = None  # (url, done, total) -> None
     note: Any = None  # (message) -> None
@@ -31,9 +31,12 @@ class _Progress:
 
 @contextmanager
 def _progress(quiet: bool) -> Iterator[_Progress]:
-    """Rich bars and notes on stderr when it is a terminal and not -q; silent otherwise."""
-    if quiet or not sys.stderr.isatty():
+    """Rich bars with notes above them on a terminal; plain note lines otherwise; nothing with -q."""
+    if quiet:
         yield _Progress()
+        return
+    if not sys.stderr.isatty():  # a log, not a display: step notes as plain lines, no bars
+        yield _Progress(note=lambda message: typer.echo(message, err=True))
         return
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
@@ -118,10 +121,9 @@ def update_cmd(
             for note in r.notes:
                 typer.echo(f"  note: {note}", err=True)
     skipped = sum(len(r.skipped) for r in results)
+    listed = _save_skipped(results)  # rewritten every run, so it never shows an older run's list
     if skipped and not show_skipped:
-        typer.echo(
-            f"{skipped} invalid records skipped; listed in {_save_skipped(results)} (or --show-skipped)"
-        )
+        typer.echo(f"{skipped} invalid records skipped; listed in {listed} (or --show-skipped)")
     failed = [r for r in results if r.status == "failed"]
     if failed:
         raise _failure(failed)
