@@ -125,7 +125,7 @@ class HostileServer:
         self._server.hostile = self
         self.port = self._server.server_address[1]
         self.host = f"{self.bind}:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def route(self, method: str, path: str, fn: Callable[[Handler], None]) -> None:

@@ -423,6 +423,18 @@ def test_docker_config_that_is_a_fifo_does_not_hang(tmp_path):
         load_docker_credentials("h:1", tmp_path / "config.json")
 
 
+def test_manifest_digest_header_is_validated_or_computed(srv):
+    doc = b'{"schemaVersion": 2}'
+    bad = {"Docker-Content-Digest": "sha256:../../x"}
+    srv.route("HEAD", "/v2/app/manifests/bad", lambda h: h.reply(200, b"", bad))
+    srv.route("HEAD", "/v2/app/manifests/none", lambda h: h.reply(200, b""))
+    srv.route("GET", "/v2/app/manifests/none", lambda h: h.reply(200, doc))
+    with client(srv) as c:
+        with pytest.raises(ImageSourceError, match="invalid digest"):
+            c.head_manifest("app", "bad")
+        assert c.head_manifest("app", "none") == "sha256:" + hashlib.sha256(doc).hexdigest()
+
+
 # -- settings --------------------------------------------------------------------------------------
 
 

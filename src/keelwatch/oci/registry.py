@@ -185,7 +185,8 @@ class RegistryClient:
             digest = "sha256:" + hashlib.sha256(data).hexdigest()
             header = resp.headers.get("Docker-Content-Digest", "")
             if header.startswith("sha256:") and header != digest:
-                raise DigestMismatchError(f"manifest {shown}: registry says {header} but content is {digest}")
+                said = printable(header, 80)
+                raise DigestMismatchError(f"manifest {shown}: registry says {said} but content is {digest}")
         return data, media_type, digest
 
     def head_manifest(self, repo: str, reference: str) -> str | None:
@@ -203,7 +204,15 @@ class RegistryClient:
             return None
         if resp.status_code != 200:
             self._fail(resp, f"{what}:{reference}")
-        return resp.headers.get("Docker-Content-Digest")
+        digest = resp.headers.get("Docker-Content-Digest")
+        if not digest:  # optional in the spec: then the digest is the content's
+            return self.get_manifest(repo, reference)[2]
+        try:
+            parse_digest(digest)  # it goes into URLs, the store and tables
+        except ImageSourceError:
+            said = printable(digest, 80)
+            raise ImageSourceError(f"{what}:{reference}: registry sent an invalid digest {said!r}") from None
+        return digest
 
     def open_blob(self, repo: str, digest: str, size: int | None = None) -> BinaryIO:
         """A streaming, digest-verified reader over a blob."""
@@ -276,7 +285,7 @@ class RegistryClient:
         header = resp.headers.get("Docker-Content-Digest")
         if header and header.startswith("sha256:") and header != digest:
             raise DigestMismatchError(
-                f"{what}: registry stored {header} for a manifest whose digest is {digest}"
+                f"{what}: registry stored {printable(header, 80)} for a manifest whose digest is {digest}"
             )
         return digest
 
