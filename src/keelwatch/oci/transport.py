@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -335,6 +336,7 @@ class Transport:
         self.insecure = insecure
         self.limits = limits
         self._secrets: set[str] = set()
+        self._lock = threading.Lock()
         self._client = httpx.Client(
             follow_redirects=False,
             timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
@@ -347,14 +349,17 @@ class Transport:
 
     def add_secret(self, *secrets: str) -> None:
         """Strings that must never appear in a message (passwords, tokens, auth headers)."""
-        for secret in secrets:
-            if secret and len(secret) >= 4:
-                self._secrets.add(secret)
-                if " " in secret:  # "Basic xxx" / "Bearer xxx": the credential alone too
-                    self._secrets.add(secret.split(" ", 1)[1])
+        with self._lock:  # registry sync sends HEADs from several threads
+            for secret in secrets:
+                if secret and len(secret) >= 4:
+                    self._secrets.add(secret)
+                    if " " in secret:  # "Basic xxx" / "Bearer xxx": the credential alone too
+                        self._secrets.add(secret.split(" ", 1)[1])
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
             text = text.replace(secret, "***")
         return text
 
