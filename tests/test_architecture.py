@@ -4,17 +4,14 @@ Every module under the core packages is parsed (not imported, so nothing runs) a
 import in it is checked, including imports inside functions, under `if TYPE_CHECKING:` and
 `importlib.import_module("...")` with a literal name. A core module may not import
 `keelwatch.store`, `keelwatch.app`, `keelwatch.cli` or `sqlalchemy` (nor `alembic`).
-
-KNOWN_VIOLATIONS lists the modules still in the wrong place while the persistence floor is
-being moved into `store/` (issue 7): it may only shrink, down to empty. A module that is
-listed but clean again is reported as a warning (not a failure, so the stream that lands
-the move does not turn main red); delete its line then.
+There are no exceptions: the last ones (governance and the feed update) moved to
+`store/` and `app/` in issue 7. SQL for a core concept goes into a `store/` repository,
+the orchestration into an `app/` use case.
 """
 
 from __future__ import annotations
 
 import ast
-import warnings
 from pathlib import Path
 
 import pytest
@@ -23,11 +20,8 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "keelwatch"
 
 CORE = ("oci", "catalog", "scan", "lineage", "policy", "vulndb", "governance", "compare", "sbom")
 # Top-level modules every floor shares: they belong to the core too.
-CORE_MODULES = ("model", "errors", "ecosystems")
+CORE_MODULES = ("model", "errors", "config", "termtext", "userfile")
 FORBIDDEN = ("keelwatch.store", "keelwatch.app", "keelwatch.cli", "sqlalchemy", "alembic")
-
-# Core modules still holding SQL, waiting for their move into store/ and app/ (issue 7).
-KNOWN_VIOLATIONS: set[str] = set()
 
 
 def module_name(path: Path) -> str:
@@ -94,13 +88,9 @@ def test_core_packages_exist() -> None:
 
 
 def test_core_imports_no_store_app_cli_or_sqlalchemy() -> None:
-    found = violations()
-    new = sorted((m, i) for m, i in found if m not in KNOWN_VIOLATIONS)
-    listing = "\n".join(f"  {m} -> {i}" for m, i in new)
-    assert not new, f"core modules import store/app/cli/SQLAlchemy:\n{listing}"
-    gone = sorted(KNOWN_VIOLATIONS - {m for m, _ in found})
-    if gone:
-        warnings.warn(f"clean again, remove from KNOWN_VIOLATIONS: {', '.join(gone)}", stacklevel=1)
+    found = sorted(violations())
+    listing = "\n".join(f"  {m} -> {i}" for m, i in found)
+    assert not found, f"core modules import store/app/cli/SQLAlchemy:\n{listing}"
 
 
 @pytest.mark.parametrize(

@@ -20,14 +20,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
+from keelwatch.catalog.base import Cataloger
 from keelwatch.oci.layers import resolve_path
 from keelwatch.scan.globs import PathMatcher
 from keelwatch.scan.merge import LayerCatalogue
 
-Match = Callable[[str], tuple[Any, ...]]
+Match = Callable[[str], tuple[Cataloger, ...]]
 
 
 def _parts(pattern: str) -> tuple[list[str], list[str]]:
@@ -49,20 +49,30 @@ def relocated(pattern: str) -> str | None:
     return "**/" + "/".join([literal[-1], *rest])
 
 
+@dataclass(frozen=True, slots=True)
+class _Relocated:
+    """A cataloger's patterns moved under `**/`, matched on its behalf."""
+
+    patterns: tuple[str, ...]
+    cat: Cataloger
+
+
 class CandidateMatcher:
     """path -> catalogers, for the relocated patterns (and, on a second pass, exact targets)."""
 
-    def __init__(self, catalogers: Sequence[Any], extra: dict[str, tuple[Any, ...]] | None = None) -> None:
+    def __init__(
+        self, catalogers: Sequence[Cataloger], extra: dict[str, tuple[Cataloger, ...]] | None = None
+    ) -> None:
         proxies = []
         for cat in catalogers:
-            patterns = tuple(p for p in map(relocated, getattr(cat, "patterns", ())) if p)
+            patterns = tuple(p for p in map(relocated, cat.patterns) if p)
             if patterns:
-                proxies.append(SimpleNamespace(patterns=patterns, cat=cat))
+                proxies.append(_Relocated(patterns, cat))
         for pattern, cats in (extra or {}).items():
-            proxies.extend(SimpleNamespace(patterns=(pattern,), cat=cat) for cat in cats)
+            proxies.extend(_Relocated((pattern,), cat) for cat in cats)
         self._match = PathMatcher(proxies)
 
-    def __call__(self, path: str) -> tuple[Any, ...]:
+    def __call__(self, path: str) -> tuple[Cataloger, ...]:
         hits = self._match(path)
         if not hits:
             return ()
@@ -79,13 +89,13 @@ class Alias:
     hidden: bool  # the link's own name differs from the target's: candidates cannot hold it
 
 
-def plan(catalogers: Sequence[Any], symlinks: dict[str, str]) -> list[Alias]:
+def plan(catalogers: Sequence[Cataloger], symlinks: dict[str, str]) -> list[Alias]:
     """Every absolute pattern (or its literal directory) that the final symlinks move elsewhere."""
     out: dict[tuple[str, str], Alias] = {}
     if not symlinks:
         return []
     for cat in catalogers:
-        for pattern in getattr(cat, "patterns", ()):
+        for pattern in cat.patterns:
             if not pattern.startswith("/"):
                 continue
             literal, rest = _parts(pattern)
@@ -111,10 +121,10 @@ def _aliased(path: str, aliases: Sequence[Alias]) -> str | None:
 
 def second_pass_targets(
     aliases: Sequence[Alias], catalogues: Sequence[LayerCatalogue], match: Match
-) -> dict[str, tuple[Any, ...]]:
+) -> dict[str, tuple[Cataloger, ...]]:
     """Exact targets (or target globs) that no candidate holds: the layers must be read for them."""
     held = {path for c in catalogues for path in c.candidates}
-    out: dict[str, tuple[Any, ...]] = {}
+    out: dict[str, tuple[Cataloger, ...]] = {}
     for a in aliases:
         if not a.hidden:
             continue
@@ -141,7 +151,7 @@ def apply(
             alias = _aliased(path, aliases)
             if alias is None:
                 continue
-            names = {getattr(c, "name", "") for c in match(alias)}
+            names = {c.name for c in match(alias)}
             kept = {name: r for name, r in results.items() if name in names}
             if kept:
                 moved[alias] = kept

@@ -31,7 +31,7 @@ _HARDLINK_KEEP = 64 << 20
 MAX_SYMLINKS = 100_000
 # Files parsed per layer only in case a symlink makes them catalogued (keelwatch.scan.aliases).
 MAX_CANDIDATES = 1_000
-Match = Callable[[str], tuple[Any, ...]]
+Match = Callable[[str], tuple[Cataloger, ...]]
 
 
 def default_catalogers() -> list[Cataloger]:
@@ -118,11 +118,11 @@ def catalogue_entries(
     return cat
 
 
-def _candidate(reader: Any, path: str, cats: Sequence[Any], cat: LayerCatalogue, max_file: int) -> None:
+def _candidate(reader: Any, path: str, cats: Sequence[Cataloger], cat: LayerCatalogue, max_file: int) -> None:
     """Parse a file a symlink may put at a catalogued path; kept apart, reported only if it does."""
     if len(cat.candidates) >= MAX_CANDIDATES:
         return
-    limit = min(max_file, max(getattr(c, "max_file_size", max_file) for c in cats))
+    limit = min(max_file, max(c.max_file_size for c in cats))
     data = reader.read(limit)
     if data is not None:
         cat.candidates[path] = _parse_all(cats, path, data, [])
@@ -212,7 +212,7 @@ def _read_layer(
 
 def _through_links(
     image: Image,
-    cats: Sequence[Any],
+    cats: Sequence[Cataloger],
     catalogues: list[LayerCatalogue],
     match: Match,
     limits: LayerLimits,

@@ -13,8 +13,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Generic, Protocol, TypeVar
 
-from keelwatch.catalog.base import Cataloger
+
+class Patterned(Protocol):
+    """Anything with globs: a cataloger, or a stand-in carrying one's relocated patterns."""
+
+    @property
+    def patterns(self) -> tuple[str, ...]: ...
+
+
+T = TypeVar("T", bound=Patterned)
 
 
 def glob_to_regex(pattern: str) -> str:
@@ -49,12 +58,12 @@ def _literal_tail(pattern: str) -> str:
     return pattern[cut + 1 :]
 
 
-class PathMatcher:
+class PathMatcher(Generic[T]):
     """`matcher(path)` -> tuple of catalogers whose patterns match (empty tuple if none)."""
 
-    def __init__(self, catalogers: Sequence[Cataloger]) -> None:
-        literal: dict[str, list[Cataloger]] = {}
-        wild: list[tuple[re.Pattern[str], Cataloger]] = []
+    def __init__(self, catalogers: Sequence[T]) -> None:
+        literal: dict[str, list[T]] = {}
+        wild: list[tuple[re.Pattern[str], T]] = []
         tails: set[str] = set()
         for cat in catalogers:
             for pattern in cat.patterns:
@@ -71,7 +80,7 @@ class PathMatcher:
         self._tails: tuple[str, ...] | None = None if "" in tails else tuple(tails)
         self._any = re.compile("|".join(f"(?:{p.pattern})" for p, _ in wild)).fullmatch if wild else None
 
-    def __call__(self, path: str) -> tuple[Cataloger, ...]:
+    def __call__(self, path: str) -> tuple[T, ...]:
         hit = self._literal.get(path)
         if self._any is None:
             return hit or ()
