@@ -28,6 +28,7 @@ from keelwatch.oci.registry import RegistryClient
 from keelwatch.oci.transport import RegistryLimits, Transport
 
 hostile = sys.modules["keelwatch_test_hostile_registry"]  # loaded by conftest.py
+images = sys.modules["keelwatch_test_images"]
 
 FAST = RegistryLimits(timeout=1.5, blob_timeout=1.5, connect_timeout=1.0, read_timeout=1.0, max_redirects=3)
 USER, PASSWORD = "alice", "pa55-Wonderland-secret"
@@ -531,3 +532,23 @@ def test_readme_documents_every_registry_limit():
     block = readme.split("[registry]", 1)[1].split("```", 1)[0]
     documented = {line.split("=")[0].strip() for line in block.splitlines() if "=" in line}
     assert documented == {f.name for f in dataclasses.fields(RegistryLimits)}
+
+
+def test_cli_registry_sync_with_a_looping_catalog(srv, tmp_path):
+    srv.route("GET", "/v2/_catalog", _looping_pages("repositories", "/v2/_catalog"))
+    env = {"DOCKER_CONFIG": str(tmp_path / "none")}
+    run = _keelwatch("registry", "sync", srv.host, "--insecure", "-q", env=env)
+    assert "pagination loops" in _one_line_error(run)
+
+
+def test_cli_push_to_an_upload_location_off_loopback(srv, off_loopback, tmp_path):
+    from imagebuilder import make_layer, write_oci_layout
+
+    write_oci_layout(tmp_path / "img", [make_layer(images.real_entries())], tag="1")
+    srv.route("HEAD", "*", lambda h: h.reply(404))
+    srv.route("POST", "/v2/app/blobs/uploads/", _upload_to(f"http://{off_loopback.host}/upload"))
+    run = _keelwatch("push", f"oci:{tmp_path / 'img'}:1", f"{srv.host}/app:1", "--insecure",
+                     env={"DOCKER_CONFIG": str(tmp_path / "none")})  # fmt: skip
+    assert "refusing plain-HTTP URL" in _one_line_error(run)
+    assert off_loopback.requests == []
+
