@@ -551,4 +551,3 @@ def test_cli_push_to_an_upload_location_off_loopback(srv, off_loopback, tmp_path
                      env={"DOCKER_CONFIG": str(tmp_path / "none")})  # fmt: skip
     assert "refusing plain-HTTP URL" in _one_line_error(run)
     assert off_loopback.requests == []
-
