@@ -112,3 +112,32 @@ def test_killed_resave_keeps_the_previous_scan_whole(store, store_url: str, tmp_
         assert conn.execute(text("SELECT package_count FROM scans")).scalar_one() == 40
         facts = conn.execute(text("SELECT history_length, seen_at FROM known_images")).one()
     assert tuple(facts) == (2, seen)
+
+
+def test_concurrent_saves_of_one_image_under_many_names(store) -> None:  # type: ignore[no-untyped-def]
+    """Savers racing on one image's facts and tags: every save lands, the facts gather every name."""
+    import threading
+
+    from keelwatch.app.scanning import keep_scan
+
+    base = real_scan(20)
+    refs = [f"registry.example/mirror{i}/debian:12" for i in range(6)]
+    errors: list[BaseException] = []
+
+    def save(ref: str) -> None:
+        try:
+            keep_scan(store, replace(base, image=replace(base.image, ref=ref)))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(ref,)) for ref in refs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    stored = counts(store)
+    assert stored["scans"] == stored["tag_history"] == len(refs) and stored["known_images"] == 1
+    with store.read() as conn:
+        names = conn.execute(text("SELECT refs FROM known_images")).scalar_one()
+    assert sorted(json.loads(names) if isinstance(names, str) else names) == sorted(refs)

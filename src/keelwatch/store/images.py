@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Select, insert, select, update
 
 from keelwatch.lineage.lineage import KnownImage
 from keelwatch.store.db import Store
@@ -60,12 +60,16 @@ class TagSpan:
 # -- known images ------------------------------------------------------------------------
 
 
+def _names_for_update(key: str) -> Select:
+    """The row's names, locked on PostgreSQL until commit: two savers adding a name each must not
+    both read the old list (SQLite's BEGIN IMMEDIATE already serialises writers)."""
+    return select(KnownImageRow.id, KnownImageRow.refs).where(KnownImageRow.key == key).with_for_update()
+
+
 def remember_in(conn: Connection, facts: ImageFacts, scan_id: int | None = None) -> None:
     """Record (or refresh) an image's facts; the name joins the names it has been seen under."""
     now = datetime.now(UTC)
-    found = conn.execute(
-        select(KnownImageRow.id, KnownImageRow.refs).where(KnownImageRow.key == facts.key)
-    ).first()
+    found = conn.execute(_names_for_update(facts.key)).first()
     values: dict[str, Any] = {
         "diff_ids": list(facts.diff_ids),
         "history_length": facts.history_length,
@@ -95,9 +99,7 @@ def remember_image(store: Store, facts: ImageFacts, scan_id: int | None = None) 
 def add_name(store: Store, key: str, ref: str) -> bool:
     """One more name of a known image; False when the image is not known."""
     with store.write() as conn:
-        found = conn.execute(
-            select(KnownImageRow.id, KnownImageRow.refs).where(KnownImageRow.key == key)
-        ).first()
+        found = conn.execute(_names_for_update(key)).first()
         if found is None:
             return False
         if ref not in (found.refs or []):
