@@ -436,6 +436,14 @@ def test_manifest_digest_header_is_validated_or_computed(srv):
         assert c.head_manifest("app", "none") == "sha256:" + hashlib.sha256(doc).hexdigest()
 
 
+def test_plain_text_error_answers_are_shown(srv):
+    """What Go's TLS server says to a plain-HTTP request (a registry used with --insecure by mistake)."""
+    body = b"Client sent an HTTP request to an HTTPS server.\n"
+    srv.route("GET", "*", lambda h: h.reply(400, body, {"Content-Type": "text/plain"}))
+    with client(srv) as c, pytest.raises(ImageSourceError, match="HTTP 400: Client sent an HTTP request"):
+        c.get_manifest("app", "1")
+
+
 # -- settings --------------------------------------------------------------------------------------
 
 

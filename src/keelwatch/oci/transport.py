@@ -278,19 +278,28 @@ class Answer:
         return _AnswerStream(self)
 
     def error_detail(self) -> str:
-        """The registry's error code and message (at most 64 KiB read), else the HTTP status."""
+        """The registry's error code and message (at most 64 KiB read); else the first line of a
+        plain-text answer (e.g. "Client sent an HTTP request to an HTTPS server."); else the status."""
         from keelwatch.oci.schema import load_json
 
+        status = f"HTTP {self.status_code}"
         try:
-            doc = load_json(self.read(65536), "error answer", limit=65536)
-            errors = doc.get("errors") if isinstance(doc, dict) else None
-            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-                code, message = errors[0].get("code", ""), errors[0].get("message", "")
-                text = f"{code}: {message}".strip(": ")
-                return self.transport.redact(printable(text)) or f"HTTP {self.status_code}"
+            body = self.read(65536)
         except KeelwatchError:
-            self.close()
-        return f"HTTP {self.status_code}"
+            return status
+        try:
+            doc = load_json(body, "error answer", limit=65536)
+        except KeelwatchError:
+            line = body.decode("utf-8", "replace").strip().split("\n", 1)[0]
+            if not line or line.startswith("<"):  # nothing, or an HTML page
+                return status
+            return f"{status}: {self.transport.redact(printable(line, 120))}"
+        errors = doc.get("errors") if isinstance(doc, dict) else None
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            code, message = errors[0].get("code", ""), errors[0].get("message", "")
+            text = f"{code}: {message}".strip(": ")
+            return self.transport.redact(printable(text)) or status
+        return status
 
 
 class _AnswerStream(io.RawIOBase):
