@@ -75,10 +75,3 @@ class FleetLineage:
             return self.catalogue.current_digest(ref, platform)
 
         return resolve_lineage(image, self.index, self.known, current)
-
-    def derived_from(self, key: str) -> list[KnownImage]:
-        """Every known image built (directly or not) on the image `key`: who to alert."""
-        image = self.known.get(key)
-        if image is None:
-            return []
-        return [self.known[c.key] for c in self.index.children_of(image.chain_image()) if c.key in self.known]

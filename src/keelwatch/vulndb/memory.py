@@ -31,12 +31,10 @@ class MatchMemo:
     hits: dict[Query, list[Hit]] = field(default_factory=dict)
     warnings: dict[Query, list[str]] = field(default_factory=dict)
     evaluations: int = 0
-    reused: int = 0
 
     def get(self, query: Query, compute: Callable[[Query], tuple[list[Hit], list[str]]]) -> list[Hit]:
         found = self.hits.get(query)
         if found is not None:
-            self.reused += 1
             return found
         hits, warns = compute(query)
         self.evaluations += 1
