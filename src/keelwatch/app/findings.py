@@ -29,6 +29,7 @@ class ImageFindings:
     findings: list[Finding]
     lineage: Lineage
     messages: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # those of `messages` that `-q` must not hide
 
     @property
     def active(self) -> list[Finding]:
@@ -74,7 +75,8 @@ def findings_of(
     )
     for finding in matched.findings:
         _attribute(finding, lineage)
-    return ImageFindings(list(matched.findings), lineage, [*matched.warnings, *matched.notes])
+    messages = [*matched.warnings, *matched.notes]
+    return ImageFindings(list(matched.findings), lineage, messages, list(matched.warnings))
 
 
 def _attribute(finding: Finding, lineage: Lineage) -> None:

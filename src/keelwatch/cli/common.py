@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from keelwatch import config
+from keelwatch.errors import KeelwatchError
 from keelwatch.governance.workflow import Actor
-from keelwatch.termtext import SafeConsole
+from keelwatch.termtext import console_for
 
-console = SafeConsole()
-err_console = SafeConsole(stderr=True)
+console = console_for(sys.stdout)
+err_console = console_for(sys.stderr)
 
 
 def settings() -> config.Settings:
@@ -78,3 +82,57 @@ def layer_progress(quiet: bool) -> Iterator[Any]:
             bar.update(task, completed=done, layer=f"{index + 1}/{total}")
 
         yield update
+
+
+def format_choice(*allowed: str) -> Callable[[str], str]:
+    """A `--format` callback: any case and the Syft/Trivy aliases (`cyclonedx-json`), else one error line."""
+
+    def choose(value: str) -> str:
+        from keelwatch.sbom import format_name
+
+        name = format_name(value) or value.strip().lower()
+        if name not in allowed:
+            raise KeelwatchError(f"--format: unknown format {value!r} (one of {', '.join(allowed)})")
+        return name
+
+    return choose
+
+
+TableOrJson = Annotated[
+    str, typer.Option("--format", "-f", help="table or json", callback=format_choice("table", "json"))
+]
+
+
+def warn_output_named_like_a_format(output: Path | None, quiet: bool) -> None:
+    """`-o json` writes a file named `json`: almost always meant `-f json`, so say so."""
+    from keelwatch.sbom import format_name
+
+    if output is not None and not quiet and output.parent == Path() and format_name(output.name):
+        err_console.print(
+            f"[yellow]warning:[/] writing to a file named {output.name!r}; "
+            f"for the {format_name(output.name)} format use -f {output.name}",
+            highlight=False,
+        )
+
+
+def terminal_view(output: Path | None) -> dict[str, Any]:
+    """Table layout for where the text goes: the terminal's width and colours, or one line per row."""
+    if output is not None or not sys.stdout.isatty():
+        return {"width": None, "color": False}
+    import shutil
+
+    return {"width": shutil.get_terminal_size().columns, "color": "NO_COLOR" not in os.environ}
+
+
+def ignore_files_or_default(given: list[Path] | None, quiet: bool) -> list[Path]:
+    """The ignore files given, else `.keelwatchignore` in the working directory (as Trivy's .trivyignore)."""
+    if given:
+        return list(given)
+    from keelwatch.vulndb.suppress import discover_ignore_file
+
+    found = discover_ignore_file(Path.cwd())
+    if found is None:
+        return []
+    if not quiet:
+        err_console.print(f"[yellow]note:[/] using ignore file {found.name}", highlight=False)
+    return [found]

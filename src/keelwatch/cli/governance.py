@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from keelwatch.cli.common import (
+    TableOrJson,
     actor,
     catalogue,
     console,
@@ -18,14 +19,15 @@ from keelwatch.cli.common import (
     write_output,
 )
 from keelwatch.errors import KeelwatchError
-from keelwatch.termtext import SafeTable
+from keelwatch.termtext import compact_table
 
 base_app = typer.Typer(
     help="The catalogue of base images: register, describe, approve, audit.", no_args_is_help=True
 )
 
 Reason = Annotated[str, typer.Option("--reason", "-r", help="why (kept in the audit log)")]
-Format = Annotated[str, typer.Option("--format", "-f", help="table or json")]
+Format = TableOrJson
+WIDE = 140  # from this width on, tables add the columns that do not fit 80
 Insecure = Annotated[bool, typer.Option("--insecure", help="allow plain HTTP to a registry on localhost")]
 Platform = Annotated[str, typer.Option("--platform")]
 
@@ -84,21 +86,21 @@ def list_entries(
     if fmt == "json":
         write_output(dump_json([_entry_dict(e) for e in entries]), None)
         return
-    table = SafeTable(title="base-image catalogue")
-    for column in ("ref", "digest", "state", "os", "maintainer", "team", "version", "source@revision"):
+    wide = console.width >= WIDE  # at 80 columns: what tells the entries apart; the rest with -f json
+    headers = ["REF", "STATE", "OS", "VERSION", "TEAM", "DIGEST"]
+    table = compact_table(title="base-image catalogue")
+    for column in headers + (["MAINTAINER", "SOURCE@REVISION"] if wide else []):
         table.add_column(column, overflow="fold")
     for e in entries:
-        table.add_row(
-            e.ref,
-            e.digest[:19],
-            e.state,
-            f"{e.os_id} {e.os_version}",
-            e.maintainer,
-            e.owning_team,
-            e.version,
-            f"{e.source}@{e.revision}" if e.source else "",
-        )
+        row = [e.ref, e.state, f"{e.os_id} {e.os_version}", e.version, e.owning_team, _short(e.digest)]
+        if wide:
+            row += [e.maintainer, f"{e.source}@{e.revision}" if e.source else ""]
+        table.add_row(*row)
     console.print(table)
+
+
+def _short(digest: str) -> str:
+    return digest.split(":", 1)[-1][:12]
 
 
 @base_app.command("show")
@@ -196,13 +198,14 @@ def audit(ref: Annotated[str | None, typer.Argument()] = None, fmt: Format = "ta
     if fmt == "json":
         write_output(dump_json(rows), None)
         return
-    table = SafeTable(title="audit log")
-    for column in ("at", "actor", "team", "action", "ref", "from", "to", "reason"):
+    wide = console.width >= WIDE
+    table = compact_table(title="audit log")
+    for column in ["AT", "ACTOR", "ACTION", "REF", "STATE", "REASON"] + (["TEAM"] if wide else []):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(
-            r["at"][:19], r["actor"], r["team"], r["action"], r["ref"], r["from"], r["to"], r["reason"]
-        )
+        moved = f"{r['from']} -> {r['to']}" if r["from"] else r["to"]
+        row = [r["at"][:16].replace("T", " "), r["actor"], r["action"], r["ref"], moved, r["reason"]]
+        table.add_row(*row, *([r["team"]] if wide else []))
     console.print(table)
 
 

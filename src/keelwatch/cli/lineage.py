@@ -11,12 +11,13 @@ from keelwatch.cli.common import (
     catalogue,
     console,
     dump_json,
+    format_choice,
+    ignore_files_or_default,
     layer_progress,
     opened_store,
     write_output,
 )
-from keelwatch.errors import KeelwatchError
-from keelwatch.termtext import SafeTable, cell
+from keelwatch.termtext import cell, compact_table
 
 Platform = Annotated[str, typer.Option("--platform", help="os/arch or os/arch/variant to pick from an index")]
 Insecure = Annotated[bool, typer.Option("--insecure", help="allow plain HTTP to a registry on localhost")]
@@ -41,7 +42,7 @@ def lineage(
     from keelwatch.app.scanning import scan_and_store
     from keelwatch.lineage.dockerfile import parse_dockerfile
 
-    _check_format(fmt, ("table", "json"))
+    fmt = format_choice("table", "json")(fmt)
     with opened_store() as store, layer_progress(quiet) as progress:
         cat = catalogue(store)
         stored = scan_and_store(store, ref, platform=platform, insecure=insecure, progress=progress)
@@ -64,7 +65,7 @@ def lineage(
         data["declared_base"] = declared
         write_output(dump_json(data), output)
         return
-    table = SafeTable(title=f"lineage of {result.image} (level {result.level})")
+    table = compact_table(title=f"lineage of {result.image} (level {result.level})")
     for column in ("level", "image", "digest", "source", "layers", "note"):
         table.add_column(column, overflow="fold")
     for a in result.ancestors:
@@ -102,9 +103,9 @@ def check(
     from keelwatch.policy.loader import load_policy
     from keelwatch.policy.sarif import report_to_sarif
 
-    _check_format(fmt, ("table", "json", "sarif"))
+    fmt = format_choice("table", "json", "sarif")(fmt)
     loaded = load_policy(policy)
-    suppressor = load_suppressor(vex or [], ignore_file or [])
+    suppressor = load_suppressor(vex or [], ignore_files_or_default(ignore_file, quiet))
     with opened_store() as store, layer_progress(quiet) as progress:
         report = check_image(
             store, ref, loaded, platform=platform, insecure=insecure, progress=progress, suppressor=suppressor
@@ -121,7 +122,7 @@ def check(
 
 def _print_report(report) -> None:  # type: ignore[no-untyped-def]
     colours = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
-    table = SafeTable(
+    table = compact_table(
         title=f"policy {report.policy} v{report.version} on {report.image}: {report.status.upper()}"
     )
     for column in ("rule", "status", "message"):
@@ -147,7 +148,7 @@ def diff(
     from keelwatch.app.scanning import scan_and_store
     from keelwatch.compare.diff import diff_images
 
-    _check_format(fmt, ("table", "json"))
+    fmt = format_choice("table", "json")(fmt)
     with opened_store() as store, layer_progress(quiet) as progress:
         cat = catalogue(store)
         sa = scan_and_store(store, a, platform=platform, insecure=insecure, progress=progress).result
@@ -159,7 +160,7 @@ def diff(
     if fmt == "json":
         write_output(dump_json(result.to_dict()), output)
         return
-    table = SafeTable(title=f"{a} -> {b}")
+    table = compact_table(title=f"{a} -> {b}")
     for column in ("change", "type", "name", "before", "after"):
         table.add_column(column)
     for p in result.added:
@@ -176,11 +177,6 @@ def diff(
     )
     for key, (before, after) in result.metadata.items():
         console.print(f"metadata {key}: {before!r} -> {after!r}")
-
-
-def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
-    if fmt not in allowed:
-        raise KeelwatchError(f"unknown format {fmt!r} (choose from {', '.join(allowed)})")
 
 
 def register(app: typer.Typer) -> None:

@@ -15,10 +15,19 @@ from typing import Annotated, Any
 
 import typer
 
-from keelwatch.cli.common import actor, catalogue, console, dump_json, err_console, opened_store, settings
+from keelwatch.cli.common import (
+    TableOrJson,
+    actor,
+    catalogue,
+    console,
+    dump_json,
+    err_console,
+    opened_store,
+    settings,
+)
 from keelwatch.errors import KeelwatchError
 from keelwatch.oci.image import DEFAULT_PLATFORM
-from keelwatch.termtext import SafeTable, cell
+from keelwatch.termtext import cell, compact_table
 
 registry_app = typer.Typer(
     help="Whole registries: sync tags and digests, scan what is new, register base namespaces.",
@@ -79,7 +88,7 @@ def sync(
     page_size: Annotated[
         int | None, typer.Option("--page-size", min=1, help="entries per catalog/tags page")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    fmt: TableOrJson = "table",
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Walk the registry's catalog and tags: record tag -> digest, scan only new digests.
@@ -123,7 +132,7 @@ def _print_report(report: Any) -> None:
     summary = report.to_dict()
     interesting = [o for o in report.outcomes if o.status != "known" or o.moved or o.registered or o.message]
     if interesting:
-        table = SafeTable(title=f"registry {report.registry}")
+        table = compact_table(title=f"registry {report.registry}")
         for column in ("tag", "status", "digest", "note"):
             table.add_column(column, overflow="fold")
         colours = {"scanned": "green", "known": "white", "skipped": "dim", "failed": "red"}
@@ -148,7 +157,7 @@ def _print_report(report: Any) -> None:
 @registry_app.command("history")
 def history(
     ref: Annotated[str, typer.Argument(help="registry/repository:tag")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    fmt: TableOrJson = "table",
 ) -> None:
     """Which digests a tag pointed at, first and last seen (from syncs and scans)."""
     with opened_store() as store:
@@ -163,7 +172,7 @@ def history(
     if not rows:
         console.print(f"{ref}: never seen (run `keelwatch registry sync` or scan it)")
         return
-    table = SafeTable(title=f"tag history of {ref}")
+    table = compact_table(title=f"tag history of {ref}")
     for column in ("digest", "first seen", "last seen"):
         table.add_column(column)
     for r in rows:

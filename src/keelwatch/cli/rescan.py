@@ -39,10 +39,9 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("table", "--format", help="table or json."),
     ) -> None:
         """Re-match stored scans against current vulnerability data (no image pulls)."""
-        from keelwatch.cli.common import dump_json, opened_store, write_output
+        from keelwatch.cli.common import dump_json, format_choice, opened_store, write_output
 
-        if fmt not in ("table", "json"):
-            raise KeelwatchError(f"unknown format {fmt!r} (table or json)")
+        fmt = format_choice("table", "json")(fmt)
         if all_scans == bool(scan_ids):
             raise KeelwatchError("give either --all or one or more scan ids")
         from keelwatch.app.rescan import rescan

@@ -10,27 +10,28 @@ exits 1 when an unsuppressed finding is at or above that severity (a CI gate). O
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 import typer
 
+from keelwatch.cli.common import format_choice
+
 SEVERITIES = ("negligible", "low", "medium", "high", "critical")
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    cyclonedx = "cyclonedx"
-    spdx = "spdx"
-    sarif = "sarif"
+FORMATS = ("table", "json", "cyclonedx", "spdx", "sarif")
 
 
 def scan(
     ref: str = typer.Argument(
         ..., metavar="REF", help="oci:PATH[:TAG], docker-archive:PATH, dir:PATH or a registry reference"
     ),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="output format"),
+    fmt: str = typer.Option(
+        "table",
+        "--format",
+        "-f",
+        callback=format_choice(*FORMATS),
+        help="table, json, cyclonedx (cyclonedx-json), spdx (spdx-json) or sarif; any case",
+    ),
+    packages: bool = typer.Option(False, "--packages", help="table: list the packages after the findings"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write to FILE instead of stdout"),
     platform: str = typer.Option(
         "linux/amd64", "--platform", help="platform to pick from a multi-arch index"
@@ -39,7 +40,7 @@ def scan(
         False, "--insecure", help="allow plain-HTTP registries on loopback addresses"
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="do not use or fill the layer catalogue cache"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, no notes"),
     no_vulns: bool = typer.Option(False, "--no-vulns", help="packages only: skip vulnerability matching"),
     no_store: bool = typer.Option(False, "--no-store", help="do not keep this scan in the store"),
     severity: str | None = typer.Option(None, "--severity", help="show findings at or above this severity"),
@@ -48,11 +49,20 @@ def scan(
     ),
     vex: list[Path] | None = typer.Option(None, "--vex", help="OpenVEX document (repeatable)"),
     ignore_file: list[Path] | None = typer.Option(
-        None, "--ignore-file", help="ignore file (YAML; repeatable)"
+        None,
+        "--ignore-file",
+        help="ignore file: YAML or one ID per line (repeatable); default ./.keelwatchignore if present",
     ),
 ) -> None:
     """Scan an image: its packages (deb, apk, rpm, python, npm) and their vulnerabilities."""
-    from keelwatch.cli.common import err_console, layer_progress, write_output
+    from keelwatch.cli.common import (
+        err_console,
+        ignore_files_or_default,
+        layer_progress,
+        terminal_view,
+        warn_output_named_like_a_format,
+        write_output,
+    )
     from keelwatch.cli.outfile import check_output
     from keelwatch.errors import KeelwatchError
     from keelwatch.sbom import render
@@ -62,12 +72,13 @@ def scan(
             raise KeelwatchError(f"{name}: unknown severity {value!r} (one of {', '.join(SEVERITIES)})")
     if output is not None:
         check_output(output)
-    if no_vulns and fmt is Format.sarif:
+    warn_output_named_like_a_format(output, quiet)
+    if no_vulns and fmt == "sarif":
         raise KeelwatchError("--format sarif reports findings: it cannot be combined with --no-vulns")
     from keelwatch.app.findings import load_suppressor
     from keelwatch.app.image_scan import scan_image
 
-    suppressor = load_suppressor(vex or [], ignore_file or [])
+    suppressor = load_suppressor(vex or [], ignore_files_or_default(ignore_file, quiet))
     with layer_progress(quiet) as progress:
         scanned = scan_image(
             ref,
@@ -82,7 +93,9 @@ def scan(
     findings = None
     if scanned.findings is not None:
         for line in scanned.findings.messages:
-            err_console.print(f"[yellow]note:[/] {line}", highlight=False)
+            warning = line in scanned.findings.warnings
+            if warning or not quiet:  # -q silences notes, never warnings
+                err_console.print(f"[yellow]{'warning' if warning else 'note'}:[/] {line}", highlight=False)
         findings = scanned.findings.findings
     result = scanned.result
     shown = findings
@@ -93,7 +106,8 @@ def scan(
             for f in findings
             if f.severity.level in SEVERITIES and SEVERITIES.index(f.severity.level) >= floor
         ]
-    write_output(render(result, fmt.value, findings=shown), output)
+    view = {"packages": packages, **terminal_view(output)} if fmt == "table" else {}
+    write_output(render(result, fmt, findings=shown, **view), output)
     if fail_on is not None and findings:
         floor = SEVERITIES.index(fail_on)
         gate = [

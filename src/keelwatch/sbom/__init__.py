@@ -23,10 +23,21 @@ FORMATS: dict[str, str] = {
 }
 
 
-def render(result: ScanResult, fmt: str, *, findings: Sequence[Any] | None = None) -> str:
-    """The scan result in `fmt` (one of FORMATS)."""
+# what users of Syft, Trivy and Grype type -> our name
+ALIASES: dict[str, str] = {"cyclonedx-json": "cyclonedx", "spdx-json": "spdx", "sarif-json": "sarif"}
+
+
+def format_name(value: str) -> str | None:
+    """The format `value` names (any case, Syft/Trivy aliases), or None when it names none."""
+    name = value.strip().lower()
+    name = ALIASES.get(name, name)
+    return name if name in FORMATS else None
+
+
+def render(result: ScanResult, fmt: str, *, findings: Sequence[Any] | None = None, **options: Any) -> str:
+    """The scan result in `fmt` (one of FORMATS); `options` go to that writer (table: layout)."""
     try:
         module = FORMATS[fmt]
     except KeyError:
         raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})") from None
-    return str(import_module(f"keelwatch.sbom.{module}").render(result, findings=findings))
+    return str(import_module(f"keelwatch.sbom.{module}").render(result, findings=findings, **options))

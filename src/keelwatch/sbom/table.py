@@ -1,13 +1,17 @@
-"""`scan --format table`: a Rich table of packages under a short image header."""
+"""`scan --format table`: findings first (most urgent on top), packages on request, under a short header.
+
+As Trivy and Grype users expect: what to fix comes first, severity and KEV in colour on a
+terminal, cells folded to the terminal's width, and no wrapping at all when piped.
+"""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from keelwatch.model import ScanResult
-from keelwatch.termtext import SafeConsole, SafeTable
+from keelwatch.termtext import NATURAL_WIDTH, SafeConsole, SafeTable, cell, compact_table
 from keelwatch.vulndb.severity import LEVELS
 
 
@@ -37,26 +41,56 @@ def _lineage_lines(result: ScanResult) -> list[str]:
     return lines
 
 
-def render(result: ScanResult, *, findings: Sequence[Any] | None = None, width: int = 120) -> str:
+WIDE = 120  # from this terminal width on, the findings table shows the upgrade command
+SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+
+
+def render(
+    result: ScanResult,
+    *,
+    findings: Sequence[Any] | None = None,
+    packages: bool | None = None,
+    width: int | None = None,
+    color: bool = False,
+) -> str:
+    """Findings first (most urgent on top), then packages when asked for or when nothing was matched.
+
+    `width` is the terminal's (cells fold to fit); None when piped or written to a file, so
+    one-line results stay one line. `color` styles severity and KEV (a terminal only).
+    """
+    buf = io.StringIO()
+    console = SafeConsole(
+        file=buf,
+        width=width or NATURAL_WIDTH,
+        force_terminal=color,
+        color_system="standard" if color else None,
+        highlight=False,
+        legacy_windows=False,
+    )
+    for line in header(result):
+        console.print(line, markup=False)
+    for warning in result.warnings:
+        console.print(f"warning  {warning}", markup=False)
+    if findings is not None:
+        console.print()
+        _findings_table(console, result, findings)
+    if packages or (packages is None and findings is None):
+        console.print()
+        console.print(_packages_table(result))
+    elif findings is not None and result.packages:
+        console.print(f"({len(result.packages)} packages: add --packages to list them)", markup=False)
+    return "\n".join(line.rstrip() for line in buf.getvalue().split("\n"))
+
+
+def _packages_table(result: ScanResult) -> SafeTable:
     """Packages sorted by type, name, version; the layer column is `index (diff_id prefix)`."""
-    table = SafeTable(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    table = compact_table()
     for col in ("NAME", "VERSION", "TYPE", "LAYER"):
         table.add_column(col, overflow="fold")
     for p in sorted(result.packages, key=lambda p: (p.type, p.name.lower(), p.version)):
         layer = "-" if p.layer_index is None else f"{p.layer_index} ({_short(p.layer_diff_id)})"
         table.add_row(p.name, p.version, p.type, layer)
-    buf = io.StringIO()
-    console = SafeConsole(file=buf, width=width, force_terminal=False, color_system=None, highlight=False)
-    for line in header(result):
-        console.print(line, markup=False)
-    for warning in result.warnings:
-        console.print(f"warning  {warning}", markup=False)
-    console.print()
-    console.print(table)
-    if findings is not None:
-        console.print()
-        _findings_table(console, result, findings)
-    return buf.getvalue()
+    return table
 
 
 def _findings_table(console: SafeConsole, result: ScanResult, findings: Sequence[Any]) -> None:
@@ -69,31 +103,36 @@ def _findings_table(console: SafeConsole, result: ScanResult, findings: Sequence
         f"{level} {n}" for level in LEVELS if (n := sum(1 for f in active if f.severity.level == level))
     )
     console.print(f"findings {len(active)} ({counts or 'none'}), suppressed {len(findings) - len(active)}")
-    table = SafeTable(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    for col in ("ID", "SEVERITY", "PACKAGE", "INSTALLED", "FIXED IN", "KEV", "EPSS", "FROM", "FIX"):
-        table.add_column(col, overflow="fold")
-
-    def urgency(f: Any) -> tuple[Any, ...]:
-        return (
-            f.suppressed,
-            -f.severity.rank,
-            not f.kev.flag,
-            -(f.epss.score if f.epss else 0),
-        )
-
-    for f in sorted(findings, key=urgency):
-        table.add_row(
-            f.id + (" (suppressed)" if f.suppressed else ""),
-            f.severity.level,
-            f.package.name,
-            f.package.version,
-            ", ".join(f.fixed_versions) or "no fix yet",
-            "yes" if f.kev.flag else "",
-            f"{f.epss.score:.3f}" if f.epss else "",
-            _origin(f),
-            f.remediation.command or f.remediation.advice,
-        )
+    rows = sorted(findings, key=_urgency)
+    columns: list[tuple[str, Callable[[Any], Any]]] = [
+        ("ID", lambda f: f.id + (" (suppressed)" if f.suppressed else "")),
+        (
+            "SEVERITY",
+            lambda f: cell(
+                f.severity.level, "dim" if f.suppressed else SEVERITY_STYLES.get(f.severity.level, "")
+            ),
+        ),
+        ("PACKAGE", lambda f: f.package.name),
+        ("INSTALLED", lambda f: f.package.version),
+        ("FIXED IN", lambda f: ", ".join(f.fixed_versions) or "no fix yet"),
+        ("KEV", lambda f: cell("yes", "bold red") if f.kev.flag else ""),
+    ]
+    if any(f.epss for f in rows):
+        columns.append(("EPSS", lambda f: f"{f.epss.score:.3f}" if f.epss else ""))
+    columns.append(("FROM", _origin))
+    if console.width >= WIDE:  # upgrade commands fold badly; narrow terminals get them with -f json
+        columns.append(("FIX", lambda f: f.remediation.command or f.remediation.advice))
+    table = compact_table()
+    for name, _ in columns:
+        table.add_column(name, overflow="fold", no_wrap=name in ("ID", "SEVERITY", "KEV"))
+    for f in rows:
+        table.add_row(*(get(f) for _, get in columns))
     console.print(table)
+
+
+def _urgency(f: Any) -> tuple[Any, ...]:
+    """Most urgent first: severity, known exploited, EPSS; suppressed ones last."""
+    return (f.suppressed, -f.severity.rank, not f.kev.flag, -(f.epss.score if f.epss else 0))
 
 
 def _origin(finding: Any) -> str:
