@@ -21,14 +21,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @pytest.fixture
-def image(tmp_path: Path) -> Path:
-    entries = [
-        FileEntry("etc/os-release", Path("/etc/os-release").read_bytes()),
-        FileEntry("var/lib/dpkg/status", Path("/var/lib/dpkg/status").read_bytes()),
-    ]
-    layout = tmp_path / "img"
-    write_oci_layout(layout, [make_layer(entries)], tag="1")
-    return layout
+def image(debian_image: Path) -> Path:
+    return debian_image
 
 
 @pytest.mark.parametrize(

@@ -7,22 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from imagebuilder import FileEntry, make_layer, write_oci_layout
+from imagebuilder import FileEntry, make_layer
 from keelwatch.model import ScanResult
 
 from ._support import run_cli as keelwatch
 
 
 @pytest.fixture
-def image(tmp_path: Path) -> Path:
-    """This machine's os-release and dpkg status in one layer."""
-    entries = [
-        FileEntry("etc/os-release", Path("/etc/os-release").read_bytes()),
-        FileEntry("var/lib/dpkg/status", Path("/var/lib/dpkg/status").read_bytes()),
-    ]
-    layout = tmp_path / "img"
-    write_oci_layout(layout, [make_layer(entries)], tag="1.0")
-    return layout
+def image(debian_image: Path) -> Path:
+    return debian_image
 
 
 def test_json_to_output_file(image: Path, tmp_path: Path, keelwatch_home: Path) -> None:
