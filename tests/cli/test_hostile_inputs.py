@@ -193,3 +193,33 @@ def test_output_to_a_device_leaves_the_device(image: Path, tmp_path: Path, keelw
     )
     assert proc.returncode == 0, proc.stderr
     assert stat.S_ISCHR(null.lstat().st_mode)
+
+
+@pytest.mark.parametrize("flag", ["--vex", "--ignore-file"])
+def test_device_or_directory_given_as_a_suppression_file(
+    flag: str, image: Path, tmp_path: Path, hostile
+) -> None:  # type: ignore[no-untyped-def]
+    for path, kind in (("/dev/zero", "a device"), (str(tmp_path), "a directory")):
+        line = hostile("scan", f"oci:{image}", "-q", "--no-store", flag, path)
+        assert path in line and kind in line
+
+
+def test_oversized_ignore_file(image: Path, tmp_path: Path, hostile) -> None:  # type: ignore[no-untyped-def]
+    big = tmp_path / "ignore"
+    big.write_text("CVE-2000-0001\n" * 1_300_000)  # 18 MB
+    line = hostile("scan", f"oci:{image}", "-q", "--no-store", "--ignore-file", str(big))
+    assert str(big) in line and "too large" in line
+
+
+def test_settings_file_that_is_a_fifo(tmp_path: Path, hostile) -> None:  # type: ignore[no-untyped-def]
+    fifo = tmp_path / "config.toml"
+    os.mkfifo(fifo)
+    line = hostile("db", "status", env={"KEELWATCH_CONFIG": str(fifo)})
+    assert str(fifo) in line and "a FIFO" in line
+
+
+@pytest.mark.parametrize("text", ["[1, 2]\n", "name: 5\nrules: {a: 1}\n", "just a string\n"])
+def test_policy_of_the_wrong_shape(text: str, tmp_path: Path, hostile) -> None:  # type: ignore[no-untyped-def]
+    policy = _write(tmp_path / "policy.yaml", text)
+    line = hostile("check", "oci:/nonexistent", "--policy", str(policy))
+    assert str(policy) in line

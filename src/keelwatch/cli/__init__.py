@@ -4,11 +4,12 @@ Each command group lives in its own module with a `register(app)` function, so
 groups can grow independently. Exit codes: 0 success, 1 a gate failed
 (`--fail-on`, a failing policy), 2 an error (printed as one line, no traceback).
 An unexpected exception is an error too: exit 2 with one line, never 1 (which CI
-would read as "the gate failed"); `keelwatch --debug ...` shows its traceback.
+would read as "the gate failed"); `keelwatch --debug ...` shows its traceback. Ctrl-C exits 130.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 
@@ -54,11 +55,23 @@ def _register_all() -> None:
         module.register(app)
 
 
+class Interrupted(BaseException):
+    """Ctrl-C. Not a KeyboardInterrupt, which Click turns into "Aborted!" and exit 1 (a failed gate)."""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted
+
+
 def main() -> None:
     """Console-script entry point: one-line errors, non-zero exit."""
     _register_all()
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         app()
+    except Interrupted:
+        typer.echo("\nerror: interrupted", err=True)
+        sys.exit(130)
     except KeelwatchError as exc:
         from keelwatch.termtext import printable  # messages quote hostile names: no escapes reach the tty
 
