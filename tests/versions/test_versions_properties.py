@@ -14,6 +14,7 @@ from versions_strategies import (
     maven_realistic,
     pep440_versions,
     rpm_evr,
+    rubygems_versions,
     semver_strict_valid,
     semver_versions,
 )
@@ -27,6 +28,7 @@ from keelwatch.vulndb.versions import (
     maven,
     pep440,
     rpm,
+    rubygems,
     scheme_for,
     scheme_for_package_type,
     semver,
@@ -43,6 +45,7 @@ CASES = [
     (semver.NUGET, semver_strict_valid),
     (golang.SCHEME, go_versions),
     (maven.SCHEME, maven_realistic),
+    (rubygems.SCHEME, rubygems_versions),
 ]
 
 
@@ -136,7 +139,7 @@ def test_scheme_for_package_type():
 
 
 def test_keys_are_cached():
-    for module in (dpkg, rpm, apk, pep440, golang, maven):
+    for module in (dpkg, rpm, apk, pep440, golang, maven, rubygems):
         module.key.cache_clear()
     dpkg.key("1.0-1")
     dpkg.key("1.0-1")

@@ -202,3 +202,12 @@ pep440_versions = st.builds(
     st.sampled_from(["", "", ".dev0", "dev3"]),
     st.sampled_from(["", "", "+local", "+abc.5", "+5"]),
 )
+
+# RubyGems: numeric head, letter and digit segments after dots, an optional `-` tail; zeros
+# inside and at the end exercise canonical_segments.
+_GEM_SEG = [".0", ".1", ".2", ".10", ".00", ".a", ".b", ".pre", ".rc1", ".Z", ".1a", ".0.0"]
+rubygems_versions = st.tuples(
+    st.sampled_from(["0", "1", "2", "10", "01"]),
+    _joined(_GEM_SEG, 0, 5),
+    st.sampled_from(["", "", "", "-pre", "-rc.1", "-1", "-x86-linux"]),
+).map("".join)
