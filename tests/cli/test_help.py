@@ -111,3 +111,15 @@ def test_ctrl_c_is_exit_130_not_a_gate_failure(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == ["error: interrupted"]
+
+
+def test_closed_stdout_pipe_is_not_a_gate_failure(tmp_path: Path) -> None:
+    """`keelwatch ... | head`: the reader leaves; no traceback, and not exit 1 (a failed gate)."""
+    env = {"KEELWATCH_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", MAIN, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141 and err == ""

@@ -4,14 +4,17 @@ Each command group lives in its own module with a `register(app)` function, so
 groups can grow independently. Exit codes: 0 success, 1 a gate failed
 (`--fail-on`, a failing policy), 2 an error (printed as one line, no traceback).
 An unexpected exception is an error too: exit 2 with one line, never 1 (which CI
-would read as "the gate failed"); `keelwatch --debug ...` shows its traceback. Ctrl-C exits 130.
+would read as "the gate failed"); `keelwatch --debug ...` shows its traceback. Ctrl-C exits 130; a
+closed stdout pipe (`| head`) exits 141 silently.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import traceback
+from typing import Any
 
 import typer
 
@@ -63,12 +66,42 @@ def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted
 
 
+class ReaderGone(BaseException):
+    """stdout's reader went away (`keelwatch ... | head`): Click would exit 1, a failed gate."""
+
+
+class _PipeGuard:
+    """sys.stdout, with a closed pipe turned into ReaderGone (Click catches the OSError itself)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except BrokenPipeError:
+            raise ReaderGone from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise ReaderGone from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     """Console-script entry point: one-line errors, non-zero exit."""
     _register_all()
     signal.signal(signal.SIGINT, _interrupt)
+    sys.stdout = _PipeGuard(sys.stdout)  # type: ignore[assignment]
     try:
         app()
+    except ReaderGone:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing left to flush at exit
+        sys.exit(141)  # as a shell reports a writer killed by SIGPIPE
     except Interrupted:
         typer.echo("\nerror: interrupted", err=True)
         sys.exit(130)
