@@ -64,6 +64,10 @@ class LayerLimits:
     max_file_size: int = 256 << 20  # largest file content ever handed to a cataloger
     max_entries: int = 1_000_000
     max_meta_size: int = 1 << 20  # pax records and GNU long names
+    # Per image, not per layer (the scan engine keeps the count): files offered to catalogers
+    # (200,000 package.json would take minutes and gigabytes) and bytes of symlink targets kept.
+    max_catalogued_files: int = 50_000
+    max_link_bytes: int = 16 << 20
 
 
 DEFAULT_LIMITS = LayerLimits()

@@ -11,6 +11,7 @@ each cataloger's `finalize` with the facts of the visible files and the OS ident
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from keelwatch.catalog.base import Cataloger, FileResult
@@ -32,6 +33,7 @@ MAX_SYMLINKS = 100_000
 # Files parsed per layer only in case a symlink makes them catalogued (keelwatch.scan.aliases).
 MAX_CANDIDATES = 1_000
 Match = Callable[[str], tuple[Cataloger, ...]]
+PATH_MAX = 4096  # Linux: no symlink target is longer
 
 
 def default_catalogers() -> list[Cataloger]:
@@ -60,10 +62,54 @@ def _parse(cat: Cataloger, path: str, data: bytes, warnings: list[str]) -> FileR
     return result
 
 
+@dataclass
+class Budget:
+    """What is left, for the whole image, of the files offered to catalogers and of the bytes of
+    symlinks kept: a layer of 200,000 package.json or of 100,000 long links must not cost minutes
+    and gigabytes. A layer read past the budget is incomplete (`truncated`): never cached."""
+
+    files: int
+    link_bytes: int
+    truncated: bool = False
+
+    @classmethod
+    def of(cls, limits: LayerLimits) -> Budget:
+        return cls(limits.max_catalogued_files, limits.max_link_bytes)
+
+    def take_file(self, path: str, warnings: list[str]) -> bool:
+        if self.files > 0:
+            self.files -= 1
+            return True
+        if not self.truncated:
+            warnings.append(
+                f"{path} and later files not catalogued: over the limit of files offered to catalogers"
+            )
+        self.truncated = True
+        return False
+
+    def take_link(self, path: str, target: str, warn: Callable[[str], None]) -> bool:
+        if len(target) > PATH_MAX:
+            warn(f"{path}: symlink target of {len(target)} bytes ignored (longer than PATH_MAX)")
+            return False
+        cost = len(path) + len(target)
+        if self.link_bytes >= cost:
+            self.link_bytes -= cost
+            return True
+        if not self.truncated:
+            warn(f"{path} and later symlinks not resolved: over the limit of symlink bytes kept")
+        self.truncated = True
+        return False
+
+
 def catalogue_entries(
-    reader: Any, match: Match, limits: LayerLimits, candidates: Match | None = None
+    reader: Any,
+    match: Match,
+    limits: LayerLimits,
+    candidates: Match | None = None,
+    budget: Budget | None = None,
 ) -> LayerCatalogue:
     """Stream one layer's entries (a LayerReader or DirReader) into its catalogue."""
+    budget = budget or Budget.of(limits)
     cat = LayerCatalogue()
     files = cat.files
     warnings = cat.warnings
@@ -75,8 +121,11 @@ def catalogue_entries(
         if etype == FILE:
             cats = match(entry.path)
             if not cats:
-                if candidates is not None and (found := candidates(entry.path)):
+                found = candidates(entry.path) if candidates is not None else ()
+                if found and budget.take_file(entry.path, warnings):
                     _candidate(reader, entry.path, found, cat, max_file)
+                continue
+            if not budget.take_file(entry.path, warnings):
                 continue
             limit = min(max_file, max(c.max_file_size for c in cats))
             data = reader.read(limit)
@@ -93,7 +142,8 @@ def catalogue_entries(
             cat.opaque.append(entry.path)
         elif etype == SYMLINK:
             if len(cat.symlinks) < MAX_SYMLINKS:
-                cat.symlinks[entry.path] = entry.linkname
+                if budget.take_link(entry.path, entry.linkname, reader.warn):
+                    cat.symlinks[entry.path] = entry.linkname
             elif len(cat.symlinks) == MAX_SYMLINKS:
                 cat.symlinks[entry.path] = entry.linkname
                 warnings.append(f"more than {MAX_SYMLINKS} symlinks: later ones are not resolved")
@@ -102,6 +152,8 @@ def catalogue_entries(
         elif etype == HARDLINK:
             cats = match(entry.path)
             if not cats:
+                continue
+            if not budget.take_file(entry.path, warnings):
                 continue
             cat.hardlinks[entry.path] = entry.linkname
             data = kept.get(entry.linkname)
@@ -171,6 +223,7 @@ def _read_layer(
     candidates: Match | None,
     limits: LayerLimits,
     progress: Progress | None,
+    budget: Budget,
 ) -> tuple[LayerCatalogue, bool]:
     """Stream one layer (or the directory of a `dir:` source) into its catalogue; (catalogue, verified)."""
     from keelwatch.oci.dirsource import DirSource
@@ -200,7 +253,9 @@ def _read_layer(
             size_hint=layer.size or None,
         )
     try:
-        return catalogue_entries(reader, match, limits, candidates), bool(reader.verified)
+        truncated = budget.truncated
+        catalogue = catalogue_entries(reader, match, limits, candidates, budget)
+        return catalogue, bool(reader.verified) and budget.truncated == truncated
     except KeelwatchError:
         raise
     except (OSError, EOFError) as exc:
@@ -228,7 +283,10 @@ def _through_links(
     targets = second_pass_targets(aliases, catalogues, match)
     if targets:
         extra = CandidateMatcher(cats, targets)
-        catalogues = [_read_layer(image, i, match, extra, limits, None)[0] for i in range(len(image.layers))]
+        budget = Budget.of(limits)
+        catalogues = [
+            _read_layer(image, i, match, extra, limits, None, budget)[0] for i in range(len(image.layers))
+        ]
     return apply(catalogues, aliases, match)
 
 
@@ -248,12 +306,16 @@ def scan_image(
     candidates = CandidateMatcher(cats)
     n = len(image.layers)
     catalogues: list[LayerCatalogue] = []
+    budget = Budget.of(limits)
     for index, layer in enumerate(image.layers):
         catalogue = _cached(image, layer, cache, signature)
         if catalogue is None:
-            catalogue, verified = _read_layer(image, index, match, candidates, limits, progress)
-            if cache is not None and verified:  # both the blob digest and the diff_id checked
+            catalogue, complete = _read_layer(image, index, match, candidates, limits, progress, budget)
+            if cache is not None and complete:  # blob digest and diff_id checked, nothing left out
                 cache.put(layer.digest, layer.diff_id, signature, catalogue)
+        else:
+            budget.files -= len(catalogue.files) + len(catalogue.candidates)
+            budget.link_bytes -= sum(len(p) + len(t) for p, t in catalogue.symlinks.items())
         if progress is not None:
             progress(index, n, layer.size)
         catalogues.append(catalogue)
