@@ -3,20 +3,18 @@
 `docker save` has no registry manifest: we synthesise a Docker v2 manifest from
 manifest.json so every source looks the same. Layer members are usually plain tars
 whose digest is their diff_id; compressed members (newer Docker, or `blobs/sha256/*`
-paths) are identified by their path or hashed once. Member names are untrusted:
-absolute paths, `..` and links are refused.
+paths) are identified by their path or hashed once. The tarball itself is read with
+keelwatch.oci.tararchive: the bounds of a layer, untrusted member names refused.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import posixpath
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from keelwatch.errors import ImageSourceError, LayerError
+from keelwatch.errors import ImageSourceError
 from keelwatch.oci.image import (
     MT_DOCKER_CONFIG,
     MT_DOCKER_LAYER_GZIP,
@@ -24,166 +22,21 @@ from keelwatch.oci.image import (
     MT_OCI_LAYER_ZSTD,
     Image,
 )
-from keelwatch.oci.layers import CHUNK, FILE, LayerLimits, LayerReader
 from keelwatch.oci.reference import Reference, parse_reference
 from keelwatch.oci.resolve import CONFIG_LIMIT, MANIFEST_LIMIT, image_from_manifest, parse_json
-from keelwatch.oci.safefile import open_regular
 from keelwatch.oci.schema import ARCHIVE_MANIFEST, CONFIG, load_json, validate
+from keelwatch.oci.tararchive import FILE, TarArchive, safe_name
 from keelwatch.oci.verify import VerifyingReader, parse_digest, read_verified
 
 MT_DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
 
 
-# The same streaming reader and bounds as layers (gzip/zstd bombs, endless streams), with a
-# member count fit for a docker-save tarball (a few members per layer, at most 1,000 layers).
-ARCHIVE_LIMITS = LayerLimits(max_entries=20_000)
-
-
-class _Slice(io.RawIOBase):
-    """A read-only window [offset, offset+size) of a plain tar file, with its own handle."""
-
-    def __init__(self, path: Path, offset: int, size: int) -> None:
-        super().__init__()
-        self._fh = open_regular(path, str(path), follow=True)
-        self._fh.seek(offset)
-        self._left = size
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0 or size > self._left:
-            size = self._left
-        data = self._fh.read(size)
-        self._left -= len(data)
-        return data
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._fh.close()
-        super().close()
-
-
-class _Streamed(io.RawIOBase):
-    """One member of a compressed archive: the archive streamed again (bounded) up to it."""
-
-    def __init__(self, path: Path, name: str) -> None:
-        super().__init__()
-        self._fh = open_regular(path, str(path), follow=True)
-        self._reader = LayerReader(self._fh, limits=ARCHIVE_LIMITS, label=str(path))
-        self._entries = iter(self._reader)
-        try:
-            for entry in self._entries:
-                if entry.path == name and entry.type == FILE:
-                    return
-        except LayerError as exc:
-            self.close()
-            raise ImageSourceError(f"{path}: not a readable tar archive: {exc}") from None
-        self.close()
-        raise ImageSourceError(f"{path}: member {name[1:]!r} is missing")
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            chunks = []
-            while chunk := self._reader.read_some(CHUNK):
-                chunks.append(chunk)
-            return b"".join(chunks)
-        try:
-            return self._reader.read_some(size)
-        except LayerError as exc:
-            raise ImageSourceError(str(exc)) from None
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            close = getattr(self._entries, "close", None)
-            if close is not None:
-                close()
-            self._fh.close()
-        super().close()
-
-
-def _safe_name(name: Any, where: str) -> str:
-    if not isinstance(name, str) or not name:
-        raise ImageSourceError(f"{where}: invalid member name {name!r}")
-    norm = posixpath.normpath(name)
-    if name.startswith("/") or norm.startswith("..") or "\x00" in name or norm == ".":
-        raise ImageSourceError(f"{where}: unsafe member name {name!r}")
-    return norm
-
-
-class _Member:
-    """Where a member is: its type, data size and offset in the uncompressed stream."""
-
-    __slots__ = ("type", "size", "offset")
-
-    def __init__(self, type: str, size: int, offset: int) -> None:
-        self.type, self.size, self.offset = type, size, offset
-
-
-class DockerArchiveSource:
-    """Blobs of a docker-save tarball, addressed by digest like every other source.
-
-    The member index comes from one pass of the layer reader (bounded members, bytes and
-    compression ratio, so a gzip bomb or a million members fail fast). Members of a plain
-    tar are then read in place; those of a compressed tar by streaming the archive again.
-    """
+class DockerArchiveSource(TarArchive):
+    """Blobs of a docker-save tarball, addressed by digest like every other source."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        where = f"docker archive {self.path}"
-        if not self.path.exists():
-            raise ImageSourceError(f"{where} does not exist or is not a file")
-        self._members: dict[str, _Member] = {}
-        with open_regular(self.path, where, follow=True) as fh:
-            reader = LayerReader(fh, limits=ARCHIVE_LIMITS, label=str(self.path))
-            try:
-                for entry in reader:
-                    name = reader.raw_name
-                    norm = posixpath.normpath(name) if name else ""
-                    if name.startswith("/") or norm.startswith(".."):
-                        raise ImageSourceError(f"{self.path}: unsafe member name {name!r}")
-                    self._members[entry.path] = _Member(entry.type, entry.size, reader.data_offset())
-            except LayerError as exc:
-                raise ImageSourceError(f"{self.path}: not a readable tar archive: {exc}") from None
-            self._plain = reader.compression == "none"
+        super().__init__(path, "docker archive")
         self._by_digest: dict[str, str] = {}
-
-    def member(self, name: Any) -> tuple[str, _Member]:
-        norm = "/" + _safe_name(name, str(self.path))
-        info = self._members.get(norm)
-        if info is None:
-            raise ImageSourceError(f"{self.path}: member {name!r} is missing")
-        if info.type != FILE:
-            raise ImageSourceError(f"{self.path}: member {name!r} is not a regular file")
-        return norm, info
-
-    def _raw(self, member: tuple[str, _Member]) -> BinaryIO:
-        name, info = member
-        if self._plain:
-            # Own file handle per stream: layers can be read concurrently and independently.
-            return _Slice(self.path, info.offset, info.size)  # type: ignore[return-value]
-        return _Streamed(self.path, name)  # type: ignore[return-value]
-
-    def read_member(self, name: Any, limit: int) -> bytes:
-        member = self.member(name)
-        size = member[1].size
-        if size > limit:
-            raise ImageSourceError(f"{self.path}: {name} is too large ({size} bytes, limit {limit})")
-        with self._raw(member) as fh:
-            return fh.read()
 
     def register(self, digest: str, name: str) -> None:
         self._by_digest[digest] = name
@@ -193,12 +46,12 @@ class DockerArchiveSource:
         if name is None:
             raise ImageSourceError(f"{self.path}: blob {digest} is not in this archive")
         member = self.member(name)
-        return VerifyingReader(self._raw(member), digest, member[1].size)  # type: ignore[return-value]
+        return VerifyingReader(self.open_member(member), digest, member[1].size)  # type: ignore[return-value]
 
     def has_blob(self, digest: str, size: int | None = None) -> bool:
         """Is the blob a member of this archive, of the declared size? (Checked without reading it.)"""
         name = self._by_digest.get(digest)
-        info = self._members.get("/" + name) if name is not None else None
+        info = self.members.get("/" + name) if name is not None else None
         return info is not None and info.type == FILE and (size is None or info.size == size)
 
     def read_blob(self, desc: dict[str, Any], limit: int, what: str = "blob") -> bytes:
@@ -208,7 +61,7 @@ class DockerArchiveSource:
     def layer_descriptor(self, name: Any, diff_id: str) -> dict[str, Any]:
         """Digest and media type of a layer member, from its magic bytes and path."""
         member = self.member(name)
-        with self._raw(member) as fh:
+        with self.open_member(member) as fh:
             head = fh.read(4)
         if head[:2] == b"\x1f\x8b":
             mt = MT_DOCKER_LAYER_GZIP
@@ -216,7 +69,7 @@ class DockerArchiveSource:
             mt = MT_OCI_LAYER_ZSTD
         else:
             mt = MT_DOCKER_LAYER_TAR
-        norm = _safe_name(name, str(self.path))
+        norm = safe_name(name, str(self.path))
         parts = norm.split("/")
         if mt == MT_DOCKER_LAYER_TAR:
             digest = diff_id
@@ -225,7 +78,7 @@ class DockerArchiveSource:
             parse_digest(digest)
         else:
             h = hashlib.sha256()
-            with self._raw(member) as fh:
+            with self.open_member(member) as fh:
                 while chunk := fh.read(1 << 20):
                     h.update(chunk)
             digest = "sha256:" + h.hexdigest()
@@ -270,7 +123,7 @@ def open_docker_archive(ref: Reference | str) -> Image:
         config_name = entry.get("Config")
         config_bytes = source.read_member(config_name, CONFIG_LIMIT)
         config_digest = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
-        source.register(config_digest, _safe_name(config_name, ref.path))
+        source.register(config_digest, safe_name(config_name, ref.path))
         config = validate(
             parse_json(config_bytes, f"{ref.path}: config {config_name}"), CONFIG, f"{ref.path}: config"
         )
