@@ -25,7 +25,19 @@ from keelwatch.oci.safefile import open_regular
 ARCHIVE_LIMITS = LayerLimits(max_entries=20_000)
 
 
-class _Slice(io.RawIOBase):
+class _MemberStream(io.RawIOBase):
+    """A read-only stream of one member's data; subclasses say where the bytes come from."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _Slice(_MemberStream):
     """A read-only window [offset, offset+size) of a plain tar file, with its own handle."""
 
     def __init__(self, path: Path, offset: int, size: int) -> None:
@@ -34,9 +46,6 @@ class _Slice(io.RawIOBase):
         self._fh.seek(offset)
         self._left = size
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0 or size > self._left:
             size = self._left
@@ -44,18 +53,13 @@ class _Slice(io.RawIOBase):
         self._left -= len(data)
         return data
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
     def close(self) -> None:
         if not self.closed:
             self._fh.close()
         super().close()
 
 
-class _Streamed(io.RawIOBase):
+class _Streamed(_MemberStream):
     """One member of a compressed archive: the archive streamed again (bounded) up to it."""
 
     def __init__(self, path: Path, name: str) -> None:
@@ -73,24 +77,16 @@ class _Streamed(io.RawIOBase):
         self.close()
         raise ImageSourceError(f"{path}: member {name[1:]!r} is missing")
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
             chunks = []
-            while chunk := self._reader.read_some(CHUNK):
+            while chunk := self.read(CHUNK):
                 chunks.append(chunk)
             return b"".join(chunks)
         try:
             return self._reader.read_some(size)
         except LayerError as exc:
             raise ImageSourceError(str(exc)) from None
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def close(self) -> None:
         if not self.closed:
