@@ -37,6 +37,13 @@ def printable(value: object) -> str:
     return _UNSAFE.sub(_escape, str(value))
 
 
+def plain(value: object) -> str:
+    """`value` escaped for a Rich markup string: `f"[yellow]note:[/] {plain(note)}"`."""
+    from rich.markup import escape
+
+    return escape(printable(value))
+
+
 def cell(value: object, style: str = "") -> Text:
     """A table cell or line part: plain text (never markup), escaped, optionally styled."""
     return Text(printable(value), style=style)

@@ -121,3 +121,12 @@ def test_output_dash_is_stdout(image: Path, keelwatch_home: Path) -> None:
     proc = keelwatch("scan", f"oci:{image}", "--no-vulns", "-q", "-f", "json", "-o", "-", home=keelwatch_home)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["image"]
+
+
+def test_unwritable_output_is_refused_before_the_work(tmp_path: Path, keelwatch_home: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text("name: p\nrules: []\n")
+    proc = keelwatch(
+        "check", "oci:/nonexistent", "--policy", str(policy), "-o", str(tmp_path), home=keelwatch_home
+    )
+    assert proc.returncode == 2 and proc.stderr.startswith(f"error: --output {tmp_path}: is a directory")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from imagebuilder import FileEntry, make_layer, write_oci_layout
@@ -56,3 +57,14 @@ def test_base_audit_and_list_escape_actor_and_labels(tmp_path: Path, keelwatch_h
 def test_error_line_is_escaped(tmp_path: Path, keelwatch_home: Path) -> None:
     proc = run_cli("scan", f"oci:{tmp_path}/\x1b[2Jnope", home=keelwatch_home)
     assert proc.returncode == 2 and "\x1b" not in proc.stderr and "\\x1b[2Jnope" in proc.stderr
+
+
+def test_notes_quote_names_literally_and_warnings_survive_quiet(tmp_path: Path, keelwatch_home: Path) -> None:
+    layout = tmp_path / "img"
+    write_oci_layout(layout, [make_layer([FileEntry("etc/os-release", b"ID=debian\n")])], tag="1")
+    vex = tmp_path / "[bold]vex[red].json"
+    statement = {"vulnerability": {"name": "CVE-2000-1"}, "status": "not_affected"}  # no justification
+    vex.write_text(json.dumps({"statements": [statement]}))
+    proc = run_cli("scan", f"oci:{layout}", "-q", "--no-store", "--vex", str(vex), home=keelwatch_home)
+    assert proc.returncode == 0, proc.stderr
+    assert f"warning: {vex} statement 0: not_affected without justification" in proc.stderr

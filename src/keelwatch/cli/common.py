@@ -103,6 +103,16 @@ TableOrJson = Annotated[
 ]
 
 
+def prepare_output(output: Path | None, quiet: bool) -> None:
+    """Before the long part of a command: refuse an output we cannot write safely, warn on `-o json`."""
+    if output is None:
+        return
+    from keelwatch.cli.outfile import check_output
+
+    check_output(output)
+    warn_output_named_like_a_format(output, quiet)
+
+
 def warn_output_named_like_a_format(output: Path | None, quiet: bool) -> None:
     """`-o json` writes a file named `json`: almost always meant `-f json`, so say so."""
     from keelwatch.sbom import format_name

@@ -19,7 +19,7 @@ from keelwatch.cli.common import (
     write_output,
 )
 from keelwatch.errors import KeelwatchError
-from keelwatch.termtext import compact_table
+from keelwatch.termtext import compact_table, plain
 
 base_app = typer.Typer(
     help="The catalogue of base images: register, describe, approve, audit.", no_args_is_help=True
@@ -72,7 +72,7 @@ def add(
             stored = scan_and_store(store, ref, platform=platform, insecure=insecure, progress=progress)
             entry, created = cat.register(stored.result, ref, who, fields, stored.scan_id)
             state = "registered as candidate" if created else f"already in the catalogue ({entry.state})"
-            console.print(f"{ref} {entry.digest}: {state}")
+            console.print(f"{ref} {entry.digest}: {state}", markup=False)
 
 
 @base_app.command("list")
@@ -140,7 +140,7 @@ def edit(
         )
     with opened_store() as store:
         entry = catalogue(store).edit(ref, actor(), fields, reason)
-    console.print(f"{entry.ref} {entry.digest}: updated {', '.join(fields)}")
+    console.print(f"{entry.ref} {entry.digest}: updated {', '.join(fields)}", markup=False)
 
 
 def _transition(action: str):  # type: ignore[no-untyped-def]
@@ -165,7 +165,7 @@ def _transition(action: str):  # type: ignore[no-untyped-def]
             entry = cat.transition(
                 entry.digest, action, actor(), reason, report, require_policy=require or report is not None
             )
-        console.print(f"{entry.ref} {entry.digest}: {entry.state}")
+        console.print(f"{entry.ref} {entry.digest}: {entry.state}", markup=False)
 
     command.__doc__ = f"{action.capitalize()} a base image (recorded in the audit log)."
     return command
@@ -234,13 +234,14 @@ def similar(
         console.print(f"no near-duplicates at score >= {threshold}")
     for p in pairs:
         console.print(
-            f"[bold]{p.a}[/] ~ [bold]{p.b}[/]: score {p.score:.2f} (packages {p.package_similarity:.2f}, "
+            f"[bold]{plain(p.a)}[/] ~ [bold]{plain(p.b)}[/]: score {p.score:.2f} "
+            f"(packages {p.package_similarity:.2f}, "
             f"versions {p.version_similarity:.2f}, names {p.name_similarity:.2f})"
         )
         if p.only_a:
-            console.print(f"  only in {p.a}: {', '.join(p.only_a)}")
+            console.print(f"  only in {p.a}: {', '.join(p.only_a)}", markup=False)
         if p.only_b:
-            console.print(f"  only in {p.b}: {', '.join(p.only_b)}")
+            console.print(f"  only in {p.b}: {', '.join(p.only_b)}", markup=False)
 
 
 @base_app.command("advise")
@@ -263,11 +264,11 @@ def advise(
         console.print("no approved base of the same OS family would remove any inherited finding")
     for a in advice:
         console.print(
-            f"[bold]{a.from_line}[/]  fixes {len(a.fixes)} inherited finding(s), introduces "
+            f"[bold]{plain(a.from_line)}[/]  fixes {len(a.fixes)} inherited finding(s), introduces "
             f"{len(a.introduces)}"
         )
         if a.fixes:
-            console.print("  fixes: " + ", ".join(sorted({f.id for f in a.fixes})[:10]))
+            console.print("  fixes: " + ", ".join(sorted({f.id for f in a.fixes})[:10]), markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,9 +15,10 @@ from keelwatch.cli.common import (
     ignore_files_or_default,
     layer_progress,
     opened_store,
+    prepare_output,
     write_output,
 )
-from keelwatch.termtext import cell, compact_table
+from keelwatch.termtext import cell, compact_table, plain
 
 Platform = Annotated[str, typer.Option("--platform", help="os/arch or os/arch/variant to pick from an index")]
 Insecure = Annotated[bool, typer.Option("--insecure", help="allow plain HTTP to a registry on localhost")]
@@ -43,6 +44,7 @@ def lineage(
     from keelwatch.lineage.dockerfile import parse_dockerfile
 
     fmt = format_choice("table", "json")(fmt)
+    prepare_output(output, quiet)
     with opened_store() as store, layer_progress(quiet) as progress:
         cat = catalogue(store)
         stored = scan_and_store(store, ref, platform=platform, insecure=insecure, progress=progress)
@@ -81,7 +83,7 @@ def lineage(
     )
     console.print(table)
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {plain(note)}")
 
 
 def check(
@@ -104,6 +106,7 @@ def check(
     from keelwatch.policy.sarif import report_to_sarif
 
     fmt = format_choice("table", "json", "sarif")(fmt)
+    prepare_output(output, quiet)
     loaded = load_policy(policy)
     suppressor = load_suppressor(vex or [], ignore_files_or_default(ignore_file, quiet))
     with opened_store() as store, layer_progress(quiet) as progress:
@@ -149,6 +152,7 @@ def diff(
     from keelwatch.compare.diff import diff_images
 
     fmt = format_choice("table", "json")(fmt)
+    prepare_output(output, quiet)
     with opened_store() as store, layer_progress(quiet) as progress:
         cat = catalogue(store)
         sa = scan_and_store(store, a, platform=platform, insecure=insecure, progress=progress).result
@@ -176,7 +180,7 @@ def diff(
         f"only in B: {len(result.layers_only_b)}"
     )
     for key, (before, after) in result.metadata.items():
-        console.print(f"metadata {key}: {before!r} -> {after!r}")
+        console.print(f"metadata {key}: {before!r} -> {after!r}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

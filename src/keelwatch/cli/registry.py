@@ -170,7 +170,7 @@ def history(
         typer.echo(dump_json(rows))
         return
     if not rows:
-        console.print(f"{ref}: never seen (run `keelwatch registry sync` or scan it)")
+        console.print(f"{ref}: never seen (run `keelwatch registry sync` or scan it)", markup=False)
         return
     table = compact_table(title=f"tag history of {ref}")
     for column in ("digest", "first seen", "last seen"):

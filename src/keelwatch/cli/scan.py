@@ -59,20 +59,18 @@ def scan(
         err_console,
         ignore_files_or_default,
         layer_progress,
+        prepare_output,
         terminal_view,
-        warn_output_named_like_a_format,
         write_output,
     )
-    from keelwatch.cli.outfile import check_output
     from keelwatch.errors import KeelwatchError
     from keelwatch.sbom import render
+    from keelwatch.termtext import plain
 
     for name, value in (("--severity", severity), ("--fail-on", fail_on)):
         if value is not None and value not in SEVERITIES:
             raise KeelwatchError(f"{name}: unknown severity {value!r} (one of {', '.join(SEVERITIES)})")
-    if output is not None:
-        check_output(output)
-    warn_output_named_like_a_format(output, quiet)
+    prepare_output(output, quiet)
     if no_vulns and fmt == "sarif":
         raise KeelwatchError("--format sarif reports findings: it cannot be combined with --no-vulns")
     from keelwatch.app.findings import load_suppressor
@@ -95,7 +93,8 @@ def scan(
         for line in scanned.findings.messages:
             warning = line in scanned.findings.warnings
             if warning or not quiet:  # -q silences notes, never warnings
-                err_console.print(f"[yellow]{'warning' if warning else 'note'}:[/] {line}", highlight=False)
+                label = "warning" if warning else "note"
+                err_console.print(f"[yellow]{label}:[/] {plain(line)}", highlight=False)
         findings = scanned.findings.findings
     result = scanned.result
     shown = findings
