@@ -119,3 +119,19 @@ def test_download_progress_counts_bytes(store, shared_data: Path, tmp_path: Path
     pypi = [s for s in seen if s[0].endswith("PyPI/all.zip")]
     assert pypi[-1][1] == size and pypi[-1][2] == size
     assert [d for _u, d, _t in pypi] == sorted(d for _u, d, _t in pypi)
+
+
+def test_offline_across_hosts_is_one_line() -> None:
+    """Every feed unreachable, on several publishers' hosts: still one line, naming the first host."""
+    from keelwatch.cli.db import _failure
+    from keelwatch.vulndb.feeds.plan import FeedResult
+
+    def down(feed: str, host: str) -> FeedResult:
+        msg = f"cannot reach {host}: no network? use --from DIR"
+        return FeedResult(feed, feed, "failed", message=msg, unreachable=host)
+
+    results = [down("osv:PyPI", "a.example"), down("osv:npm", "a.example"), down("kev", "b.example")]
+    assert str(_failure(results)) == "cannot reach a.example (and 1 other hosts): no network? use --from DIR"
+    assert str(_failure(results[:2])) == "cannot reach a.example: no network? use --from DIR"
+    mixed = [*results, FeedResult("epss", "epss", "failed", message="epss: not an EPSS CSV")]
+    assert str(_failure(mixed)).startswith("4 feeds failed; first: osv:PyPI: cannot reach a.example")

@@ -23,7 +23,7 @@ from keelwatch.errors import FeedError
 from keelwatch.store import advisories
 from keelwatch.store.db import Store
 from keelwatch.vulndb.feeds.base import Report
-from keelwatch.vulndb.feeds.fetch import Fetched, Fetcher, Progress
+from keelwatch.vulndb.feeds.fetch import FeedUnreachable, Fetched, Fetcher, Progress
 from keelwatch.vulndb.feeds.plan import FeedResult, FeedUnit, fetch_all, plan
 from keelwatch.vulndb.model import FeedStatus
 
@@ -92,6 +92,7 @@ def run_feed(
             seconds=time.monotonic() - started,
             skipped=report.skipped,
             notes=report.notes,
+            unreachable=exc.host if isinstance(exc, FeedUnreachable) else "",
         )
     return FeedResult(
         unit.feed,

@@ -84,6 +84,10 @@ def _save_skipped(results: list[Any]) -> Path:
 
 def _failure(failed: list[Any]) -> FeedError:
     """One short line for the whole run: the shared reason, or a count and the first one."""
+    hosts = list(dict.fromkeys(r.unreachable for r in failed))
+    if all(hosts):  # nothing could be reached: offline, say so once
+        others = f" (and {len(hosts) - 1} other hosts)" if len(hosts) > 1 else ""
+        return FeedError(f"cannot reach {hosts[0]}{others}: no network? use --from DIR")
     reasons = list(dict.fromkeys(r.message for r in failed))
     if len(reasons) == 1:
         return FeedError(reasons[0][:300])

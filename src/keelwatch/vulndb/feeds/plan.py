@@ -46,6 +46,7 @@ class FeedResult:
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    unreachable: str = ""  # the host that could not be reached at all (likely offline)
 
 
 @dataclass
