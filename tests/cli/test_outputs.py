@@ -130,3 +130,30 @@ def test_unwritable_output_is_refused_before_the_work(tmp_path: Path, keelwatch_
         "check", "oci:/nonexistent", "--policy", str(policy), "-o", str(tmp_path), home=keelwatch_home
     )
     assert proc.returncode == 2 and proc.stderr.startswith(f"error: --output {tmp_path}: is a directory")
+
+
+def test_planted_directory_symlink_in_sticky_dir_is_refused(tmp_path: Path) -> None:
+    """`-o /tmp/evil/passwd` where another user made /tmp/evil a link to a directory of theirs choosing."""
+    if os.geteuid() != 0:
+        pytest.skip("planting a link as another user needs root")
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    victim_dir = tmp_path / "etc"
+    victim_dir.mkdir()
+    (victim_dir / "passwd").write_text("root:x:0:0\n")
+    (shared / "evil").symlink_to(victim_dir)
+    os.lchown(shared / "evil", 4321, 4321)
+    with pytest.raises(OutputError, match="symlink owned by another user"):
+        write_text("{}", shared / "evil" / "passwd")
+    with pytest.raises(OutputError, match="symlink owned by another user"):
+        write_text("{}", shared / "evil" / "new-file")
+    assert (victim_dir / "passwd").read_text() == "root:x:0:0\n" and not (victim_dir / "new-file").exists()
+
+
+def test_relative_and_chained_links_are_followed(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "a").symlink_to("real")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    write_text("x", tmp_path / "b" / ".." / "b" / "out")
+    assert (tmp_path / "real" / "out").read_text() == "x"

@@ -62,24 +62,40 @@ def write_text(text: str, output: Path) -> None:
 
 
 def _check_links(path: Path) -> None:
-    """Refuse a chain of symlinks that crosses a sticky world-writable directory under another owner."""
-    current = Path(os.path.abspath(path))
-    for _ in range(MAX_LINK_HOPS):
+    """Walk `path` as the kernel does, refusing any symlink (a parent directory too) that sits in a
+    sticky world-writable directory and is owned by neither us nor that directory's owner."""
+    parts = list(Path(os.path.abspath(path)).parts[1:])
+    current = Path("/")
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = current.parent
+            continue
+        candidate = current / part
         try:
-            st = current.lstat()
+            st = candidate.lstat()
         except OSError:
-            return  # a dangling link or a magic /proc link: nothing more to check
+            return  # does not exist (yet), or a magic /proc link: nothing more to follow
         if not stat.S_ISLNK(st.st_mode):
-            return
-        parent = current.parent.stat()
+            current = candidate
+            continue
+        hops += 1
+        if hops > MAX_LINK_HOPS:
+            raise OutputError(f"--output {path}: too many levels of symbolic links")
+        parent = current.stat()
         sticky_shared = parent.st_mode & stat.S_ISVTX and parent.st_mode & stat.S_IWOTH
         if sticky_shared and st.st_uid not in (os.geteuid(), parent.st_uid):
             raise OutputError(
-                f"--output {path}: refusing to follow {current}, a symlink owned by another user "
-                f"in the shared directory {current.parent}"
+                f"--output {path}: refusing to follow {candidate}, a symlink owned by another user "
+                f"in the shared directory {current}"
             )
-        current = Path(os.path.abspath(current.parent / os.readlink(current)))
-    raise OutputError(f"--output {path}: too many levels of symbolic links")
+        target = Path(os.readlink(candidate))
+        if target.is_absolute():
+            current = Path("/")
+        parts = [p for p in target.parts if p != "/"] + parts
 
 
 def _same_file(st: os.stat_result, stream: object) -> bool:
