@@ -167,16 +167,11 @@ def test_output_is_a_directory(image: Path, tmp_path: Path, hostile) -> None:  #
     assert "is a directory" in line
 
 
-def test_output_symlink_planted_in_sticky_dir(image: Path, tmp_path: Path, hostile) -> None:  # type: ignore[no-untyped-def]
-    if os.geteuid() != 0:
-        pytest.skip("planting a link as another user needs root")
-    shared = tmp_path / "shared-tmp"
-    shared.mkdir()
-    shared.chmod(0o1777)
+def test_output_symlink_planted_in_sticky_dir(
+    image: Path, tmp_path: Path, sticky_dir: Path, plant, hostile
+) -> None:  # type: ignore[no-untyped-def]
     victim = _write(tmp_path / "victim", "precious\n")
-    link = shared / "sbom.json"
-    link.symlink_to(victim)
-    os.lchown(link, 4321, 4321)
+    link = plant(sticky_dir / "sbom.json", victim)
     line = hostile("scan", f"oci:{image}", "-q", "--no-vulns", "--no-store", "-o", str(link))
     assert "symlink owned by another user" in line
     assert victim.read_text() == "precious\n"

@@ -59,27 +59,18 @@ def test_fifo_is_written_through(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
-def test_symlink_planted_in_sticky_dir_is_refused(tmp_path: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("planting a link as another user needs root")
-    shared = tmp_path / "tmp"
-    shared.mkdir()
-    shared.chmod(0o1777)
+def test_symlink_planted_in_sticky_dir_is_refused(tmp_path: Path, sticky_dir: Path, plant) -> None:  # type: ignore[no-untyped-def]
     victim = tmp_path / "victim"
     victim.write_text("precious\n")
-    link = shared / "report.json"
-    link.symlink_to(victim)
-    os.lchown(link, 4321, 4321)  # planted by another user
+    link = plant(sticky_dir / "report.json", victim)
     with pytest.raises(OutputError, match="symlink owned by another user"):
         write_text("{}", link)
     assert victim.read_text() == "precious\n"
     assert link.is_symlink()
 
 
-def test_own_symlink_in_sticky_dir_is_followed(tmp_path: Path) -> None:
-    shared = tmp_path / "tmp"
-    shared.mkdir()
-    shared.chmod(0o1777)
+def test_own_symlink_in_sticky_dir_is_followed(tmp_path: Path, sticky_dir: Path) -> None:
+    shared = sticky_dir
     target = tmp_path / "real.json"
     target.write_text("old")
     (shared / "report.json").symlink_to(target)
@@ -132,18 +123,13 @@ def test_unwritable_output_is_refused_before_the_work(tmp_path: Path, keelwatch_
     assert proc.returncode == 2 and proc.stderr.startswith(f"error: --output {tmp_path}: is a directory")
 
 
-def test_planted_directory_symlink_in_sticky_dir_is_refused(tmp_path: Path) -> None:
+def test_planted_directory_symlink_in_sticky_dir_is_refused(tmp_path: Path, sticky_dir: Path, plant) -> None:  # type: ignore[no-untyped-def]
     """`-o /tmp/evil/passwd` where another user made /tmp/evil a link to a directory of theirs choosing."""
-    if os.geteuid() != 0:
-        pytest.skip("planting a link as another user needs root")
-    shared = tmp_path / "tmp"
-    shared.mkdir()
-    shared.chmod(0o1777)
+    shared = sticky_dir
     victim_dir = tmp_path / "etc"
     victim_dir.mkdir()
     (victim_dir / "passwd").write_text("root:x:0:0\n")
-    (shared / "evil").symlink_to(victim_dir)
-    os.lchown(shared / "evil", 4321, 4321)
+    plant(shared / "evil", victim_dir)
     with pytest.raises(OutputError, match="symlink owned by another user"):
         write_text("{}", shared / "evil" / "passwd")
     with pytest.raises(OutputError, match="symlink owned by another user"):
