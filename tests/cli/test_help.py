@@ -80,6 +80,14 @@ def test_unexpected_crash_is_exit_2_one_line(tmp_path: Path) -> None:
     assert "--debug" in lines[0]
 
 
+def test_debug_shows_the_traceback_of_a_user_error_too(tmp_path: Path) -> None:
+    proc = _run("--debug", "scan", f"oci:{tmp_path}/missing")
+    assert proc.returncode == 2 and "Traceback (most recent call last)" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+    quiet = _run("scan", f"oci:{tmp_path}/missing")
+    assert quiet.returncode == 2 and len(quiet.stderr.strip().splitlines()) == 1
+
+
 def test_debug_shows_the_traceback() -> None:
     proc = _run("--debug", "boom", code=CRASHING)
     assert proc.returncode == 2

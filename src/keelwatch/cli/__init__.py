@@ -106,6 +106,8 @@ def main() -> None:
         typer.echo("\nerror: interrupted", err=True)
         sys.exit(130)
     except KeelwatchError as exc:
+        if _state["debug"]:
+            traceback.print_exc()
         from keelwatch.termtext import printable  # messages quote hostile names: no escapes reach the tty
 
         typer.echo(f"error: {printable(exc)}", err=True)
