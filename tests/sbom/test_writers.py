@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import re
 import sys
+from enum import StrEnum
 from pathlib import Path
 
 import jsonschema
@@ -173,3 +175,54 @@ def test_every_format_accepts_findings(real_result: ScanResult) -> None:
         assert render(real_result, fmt, findings=[])
     with pytest.raises(ValueError):
         render(real_result, "xml")
+
+
+# -- Package.to_dict: dataclasses.asdict (same keys, order, values, deep copy), only faster.
+# Every JSON output and the store serialise packages through it: a difference changes bytes.
+
+
+class _Kind(StrEnum):
+    a = "a"
+
+
+@dataclasses.dataclass
+class _Note:
+    text: str
+    tags: list[str]
+
+
+def _same(pkg: Package) -> None:
+    fast, slow = pkg.to_dict(), dataclasses.asdict(pkg)
+    assert repr(fast) == repr(slow)  # same keys, order, values and container types
+
+
+def test_to_dict_is_asdict_on_a_real_scan(real_result: ScanResult) -> None:
+    assert real_result.packages
+    for pkg in real_result.packages:
+        _same(pkg)
+        assert json.dumps(pkg.to_dict()) == json.dumps(dataclasses.asdict(pkg))
+
+
+def test_to_dict_is_asdict_on_nested_metadata_and_is_a_deep_copy() -> None:
+    pkg = Package(
+        "a",
+        "1.0",
+        "deb",
+        licenses=["MIT"],
+        locations=["/x"],
+        layer_index=0,
+        metadata={
+            "deps": [1, 2.5, True, None, (3, [4]), {"k": ["v"]}],
+            "kind": _Kind.a,
+            "note": _Note("n", ["t"]),
+            "raw": b"bytes",
+            "set": {1},
+        },
+    )
+    _same(pkg)
+    out = pkg.to_dict()
+    out["licenses"].append("GPL")
+    out["metadata"]["deps"][4][1].append(5)
+    out["metadata"]["deps"][5]["k"].append("w")
+    assert pkg.licenses == ["MIT"]
+    assert pkg.metadata["deps"][4] == (3, [4]) and pkg.metadata["deps"][5] == {"k": ["v"]}
