@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from keelwatch.app.catalogue import Catalogue
-from keelwatch.app.lineage import FleetLineage
-from keelwatch.config import load_settings
 from keelwatch.lineage.lineage import Lineage
 from keelwatch.model import ScanResult
-from keelwatch.store.db import Store
 from keelwatch.vulndb.findings import Finding
 from keelwatch.vulndb.suppress import Suppressor
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported by findings_of only: `scan --no-store
+    # --no-vulns` and `load_suppressor` must not pay ~0.3 s of imports they do not use
+    from keelwatch.app.lineage import FleetLineage
+    from keelwatch.store.db import Store
 
 
 @dataclass(slots=True)
@@ -65,6 +67,10 @@ def findings_of(
     from keelwatch.vulndb.match import match_packages
 
     if fleet is None:
+        from keelwatch.app.catalogue import Catalogue
+        from keelwatch.app.lineage import FleetLineage
+        from keelwatch.config import load_settings
+
         fleet = FleetLineage(store, Catalogue(store, load_settings().expert_team))
     lineage = fleet.resolve(result)
     result.lineage = lineage.to_dict()
