@@ -7,9 +7,10 @@ each cold: keelwatch with an empty KEELWATCH_HOME, Syft as it always runs (it ha
 Then the re-scan case: keelwatch scans debian-base into a fresh home (untimed) and app-python
 is timed against Syft's scan of app-python; then app-python with every layer cached, and with
 keelwatch's default scan (matched against the vulnerability data of --data, loaded untimed, and
-kept in the store; then with an empty store), alternating with Syft. Each child is measured on its own with wait4():
-wall time and peak RSS (ru_maxrss). Packages are compared per type as name@version sets
-(Python names normalised as PEP 503 does, since the tools spell them differently).
+kept in the store; then with an empty store), alternating with Syft. Each child is measured
+on its own (GNU time, else wait4()): wall time, CPU time and peak RSS. Packages are compared
+per type as name@version sets (Python names normalised as PEP 503 does, since the tools spell
+them differently).
 Prints a Markdown report and writes it, with the raw outputs, to bench/out/.
 """
 
