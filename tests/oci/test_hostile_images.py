@@ -269,3 +269,42 @@ def test_gzipped_docker_archive_still_scans(tmp_path, keelwatch_home) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert len([p for p in json.loads(proc.stdout)["packages"] if p["type"] == "deb"]) > 10
+
+
+def test_oversized_config_blob_is_refused_without_reading_it(tmp_path, keelwatch_home) -> None:
+    layout = _layout(tmp_path)
+    path, manifest = _manifest(layout)
+    config = _config_blob(layout)
+    with config.open("r+b") as fh:  # sparse: a 2 GB config that costs no disk
+        fh.truncate(2 << 30)
+    manifest["config"]["size"] = 2 << 30
+    _rewrite(layout, path, json.dumps(manifest).encode())
+    hostile.scan_fails_cleanly(f"oci:{layout}:t", "is too large", home=keelwatch_home, watch=tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["symlink", "hardlink", "traversal"])
+def test_docker_archive_layer_member_tricks(tmp_path, keelwatch_home, kind) -> None:
+    members = _archive_members(tmp_path)
+    manifest = json.loads(members["manifest.json"])
+    layer_name = manifest[0]["Layers"][0]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in members.items():
+            if name == layer_name:
+                info = tarfile.TarInfo("real.tar" if kind != "traversal" else "../../" + name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+                if kind != "traversal":
+                    link = tarfile.TarInfo(name)
+                    link.type = tarfile.SYMTYPE if kind == "symlink" else tarfile.LNKTYPE
+                    link.linkname = "real.tar"
+                    tar.addfile(link)
+                continue
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (tmp_path / "a.tar").write_bytes(buf.getvalue())
+    needle = "unsafe member name" if kind == "traversal" else "is not a regular file"
+    hostile.scan_fails_cleanly(
+        f"docker-archive:{tmp_path / 'a.tar'}", needle, home=keelwatch_home, watch=tmp_path
+    )

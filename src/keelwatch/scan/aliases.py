@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from keelwatch.catalog.base import Cataloger
-from keelwatch.oci.layers import resolve_path
+from keelwatch.oci.layers import MAX_LINKS, resolve_path
 from keelwatch.scan.globs import PathMatcher
 from keelwatch.scan.merge import LayerCatalogue
 
@@ -89,11 +89,13 @@ class Alias:
     hidden: bool  # the link's own name differs from the target's: candidates cannot hold it
 
 
-def plan(catalogers: Sequence[Cataloger], symlinks: dict[str, str]) -> list[Alias]:
-    """Every absolute pattern (or its literal directory) that the final symlinks move elsewhere."""
+def plan(catalogers: Sequence[Cataloger], symlinks: dict[str, str]) -> tuple[list[Alias], list[str]]:
+    """Every absolute pattern (or its literal directory) that the final symlinks move elsewhere,
+    and a warning for each one caught in a symlink loop."""
     out: dict[tuple[str, str], Alias] = {}
+    loops: dict[str, str] = {}
     if not symlinks:
-        return []
+        return [], []
     for cat in catalogers:
         for pattern in cat.patterns:
             if not pattern.startswith("/"):
@@ -103,11 +105,14 @@ def plan(catalogers: Sequence[Cataloger], symlinks: dict[str, str]) -> list[Alia
                 continue
             path = "/" + "/".join(literal)
             real = resolve_path(path, symlinks.get)
-            if real is None or real == path:
+            if real is None:
+                loops[path] = f"{path}: symlink loop (over {MAX_LINKS} links): not catalogued"
+                continue
+            if real == path:
                 continue
             hidden = real.rsplit("/", 1)[-1] != literal[-1]
             out[(real, path)] = Alias(real, path, bool(rest), hidden)
-    return list(out.values())
+    return list(out.values()), list(loops.values())
 
 
 def _aliased(path: str, aliases: Sequence[Alias]) -> str | None:

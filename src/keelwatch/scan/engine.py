@@ -277,9 +277,9 @@ def _through_links(
     The layers are read a second time only for a link whose name hides its target
     (`status -> status.real`), which no relocated pattern can foresee.
     """
-    aliases = plan(cats, visible_symlinks(catalogues))
+    aliases, loops = plan(cats, visible_symlinks(catalogues))
     if not aliases:
-        return catalogues, []
+        return catalogues, loops
     targets = second_pass_targets(aliases, catalogues, match)
     if targets:
         extra = CandidateMatcher(cats, targets)
@@ -287,7 +287,8 @@ def _through_links(
         catalogues = [
             _read_layer(image, i, match, extra, limits, None, budget)[0] for i in range(len(image.layers))
         ]
-    return apply(catalogues, aliases, match)
+    catalogues, warnings = apply(catalogues, aliases, match)
+    return catalogues, loops + warnings
 
 
 def scan_image(
