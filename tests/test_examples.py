@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -197,3 +198,52 @@ def test_offline_bundle_gives_real_findings(images, tmp_path: Path) -> None:
     text = report.read_text()
     for cve in ("CVE-2018-18074", "CVE-2023-32681", "CVE-2023-43804"):  # requests, requests, urllib3
         assert cve in text
+
+
+def test_example_policy_passes_images_that_follow_the_rules(images, tmp_path: Path) -> None:
+    """examples/policy.yaml: the approved bases and the app on them pass; the depth-4 plugin and a
+    base tagged `latest` fail. The bases are checked under the tag their layout gives them (`12`)."""
+    out, _ = images
+    keelwatch = str(Path(sys.executable).with_name("keelwatch"))
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "KEELWATCH_HOME": str(tmp_path / "home"),
+        "KEELWATCH_ACTOR": "erin@example.com",
+        "KEELWATCH_TEAM": "platform-experts",
+    }
+    policy = str(REPO / "examples" / "policy.yaml")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([keelwatch, *args], capture_output=True, text=True, env=env)
+
+    def check(name: str) -> tuple[int, dict[str, dict]]:
+        done = run("check", "-q", f"oci:{out / name}", "--policy", policy, "-f", "json")
+        report = json.loads(done.stdout)
+        return done.returncode, {r["rule"]: r for r in report["results"]}
+
+    for base in ("debian-base", "python-base"):
+        assert run("base", "add", f"oci:{out / base}").returncode == 0
+        approved = run("base", "approve", f"oci:{out / base}", "--reason", "tour", "--policy", policy)
+        assert approved.returncode == 0, approved.stderr
+    code, rules = check("debian-base")
+    assert code == 0, rules
+    assert "'12'" in rules["base-naming"]["message"] and rules["base-naming"]["status"] == "pass"
+    assert rules["base-metadata"]["status"] == "pass"
+    for name in ("python-base", "app-python"):
+        code, rules = check(name)
+        assert code == 0, (name, rules)
+        assert rules["approved-base"]["status"] == "pass"
+    code, rules = check("app-python-plugin")
+    assert code == 1
+    assert rules["max-depth"]["status"] == "fail" and "depth 4" in rules["max-depth"]["message"]
+    assert rules["approved-base"]["status"] == "fail"  # app-python is an application, not a base
+
+    # the same debian-base content, its layout tagged `latest`: a mutable tag for a base is refused
+    latest = tmp_path / "debian-latest"
+    shutil.copytree(out / "debian-base", latest)
+    index = json.loads((latest / "index.json").read_text())
+    index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] = "latest"
+    (latest / "index.json").write_text(json.dumps(index))
+    code, rules = check(str(latest))
+    assert code == 1
+    assert rules["base-naming"]["status"] == "fail" and "'latest'" in rules["base-naming"]["message"]

@@ -118,6 +118,7 @@ class ImageInfo:
     # Number of config history entries (empty layers included): tells a metadata-only
     # child (same layers, longer history) from its parent in lineage detection.
     history_length: int = 0
+    tag: str | None = None  # the tag the image was found under: the reference's, or its OCI layout's
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +132,7 @@ class ImageInfo:
             "annotations": dict(self.annotations),
             "created": self.created,
             "history_length": self.history_length,
+            "tag": self.tag,
         }
 
     @classmethod
@@ -146,6 +148,7 @@ class ImageInfo:
             annotations=dict(data.get("annotations") or {}),
             created=data.get("created"),
             history_length=int(data.get("history_length") or 0),
+            tag=data["tag"] if isinstance(data.get("tag"), str) else None,
         )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from keelwatch.errors import PolicyError
 from keelwatch.lineage.lineage import Ancestor, Lineage
+from keelwatch.oci.layout import tag_of_ref_name
 from keelwatch.policy.engine import evaluate
 from keelwatch.policy.loader import load_policy, parse_policy
 from keelwatch.policy.subject import PolicySubject, metadata_from_oci, split_ref
@@ -87,8 +88,27 @@ def test_unapproved_base_fails_with_how_to_fix() -> None:
     assert result.status == "fail" and "rebuild FROM an approved base" in result.message
 
 
+# A dated-tag convention (`12-20261101`): the example policy takes plain versions (`12`, `3.11`).
+DATED = """apiVersion: keelwatch/v1
+kind: Policy
+name: dated
+version: 1
+rules:
+  - id: base-metadata
+    type: required_metadata
+    applies_to: base
+    keys: [maintainer, version, source, revision]
+  - id: base-naming
+    type: naming
+    applies_to: base
+    repository: "{registry}/base/{os}-{variant}"
+    tag: "{os_version}-{yyyymmdd}"
+    forbid_mutable: true
+"""
+
+
 def test_base_naming_and_metadata() -> None:
-    policy = load_policy(EXAMPLE)
+    policy = parse_policy(DATED)
     meta = metadata_from_oci(
         {
             "org.opencontainers.image.authors": "platform@example.com",
@@ -125,7 +145,13 @@ def test_findings_rules() -> None:
     assert results(evaluate(policy, subject, Approvals({"sha256:l1"})))["fixable-high"] == "pass"
     subject.findings.append(finding("CVE-2023-3", "critical", fixed=True, kev=True, package="openssl"))
     report = evaluate(policy, subject, Approvals({"sha256:l1"}))
-    assert results(report)["fixable-high"] == "fail" and results(report)["no-kev"] == "fail"
+    # the example fails on a fixable critical finding and warns on a fixable high one
+    assert results(report)["fixable-critical"] == "fail" and results(report)["no-kev"] == "fail"
+    assert results(report)["fixable-high"] == "warn" and report.failed
+    subject.findings[0] = finding("CVE-2023-1", "high", fixed=True)
+    subject.findings.pop()
+    report = evaluate(policy, subject, Approvals({"sha256:l1"}))
+    assert results(report)["fixable-high"] == "warn" and not report.failed
 
 
 def test_base_age_warns() -> None:
@@ -193,3 +219,35 @@ def test_split_ref() -> None:
     assert split_ref("reg:5000/base/debian:12@sha256:ab") == ("reg:5000", "base/debian", "12", "sha256:ab")
     assert split_ref("debian:12") == ("docker.io", "library/debian", "12", None)
     assert split_ref("localhost/x/y") == ("localhost", "x/y", None, None)
+
+
+def test_example_naming_reads_the_tag_a_local_layout_gives() -> None:
+    """`oci:DIR` tagged `12` in its index.json is checked as `12`, not as an implicit `latest`; a
+    local path has no repository name to hold to the registry template."""
+    policy = load_policy(EXAMPLE)
+    meta = {"maintainer": "m", "version": "12", "source": "s", "revision": "r"}
+
+    def naming(tag: str | None, ref: str = "oci:out/debian-base") -> tuple[str, str]:
+        subject = PolicySubject(ref=ref, is_base=True, metadata=meta, lineage=lineage(1), tag=tag, local=True)
+        result = next(
+            r for r in evaluate(policy, subject, Approvals(set())).results if r.rule == "base-naming"
+        )
+        return result.status, result.message
+
+    assert naming("12") == (
+        "pass",
+        "tag '12' follows the conventions (a local image: no repository name to check)",
+    )
+    assert naming("3.11")[0] == "pass"
+    assert naming("latest")[0] == "fail" and "'latest' is forbidden" in naming("latest")[1]
+    assert naming(None)[0] == "fail"  # untagged: latest
+    assert naming(None, "oci:out/debian-base:12")[0] == "fail"  # the caller parses the tag, not the rule
+    remote = PolicySubject(ref="reg.example/apps/debian:12", is_base=True, metadata=meta, lineage=lineage(1))
+    assert results(evaluate(policy, remote, Approvals(set())))["base-naming"] == "fail"  # not under base/
+    assert [tag_of_ref_name(n) for n in ("12", "reg.example:5000/base/debian:12", "reg/x", "", None)] == [
+        "12",
+        "12",
+        None,
+        None,
+        None,
+    ]

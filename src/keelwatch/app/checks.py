@@ -10,7 +10,9 @@ from keelwatch.app.findings import ImageFindings, findings_of
 from keelwatch.app.lineage import FleetLineage
 from keelwatch.app.scanning import scan_and_store
 from keelwatch.config import load_settings
+from keelwatch.errors import KeelwatchError
 from keelwatch.model import ScanResult
+from keelwatch.oci.reference import Reference, parse_reference
 from keelwatch.policy.engine import PolicyReport, evaluate
 from keelwatch.policy.loader import Policy
 from keelwatch.policy.subject import PolicySubject, metadata_from_oci, split_ref
@@ -31,6 +33,14 @@ def is_base_ref(ref: str, namespace: str) -> bool:
     """Base images live under a namespace such as `base/` in the registry (configurable)."""
     _, repository, _, _ = split_ref(ref)
     return repository.startswith(namespace) or f"/{namespace}" in f"/{repository}"
+
+
+def _parsed(ref: str) -> Reference | None:
+    """The reference the user gave, parsed (it was scanned, so it parses; None keeps the rule honest)."""
+    try:
+        return parse_reference(ref)
+    except KeelwatchError:
+        return None
 
 
 def check_image(
@@ -75,8 +85,11 @@ def check_scan(
         base_created = base_created or parse_time(
             fleet.known[parent.key].annotations.get("org.opencontainers.image.created")
         )
+    parsed = _parsed(ref)
     subject = PolicySubject(
         ref=ref,
+        tag=(parsed.tag if parsed else None) or result.image.tag,
+        local=parsed is not None and parsed.kind != "registry",
         digest=result.image.digest,
         is_base=entry is not None or is_base_ref(result.image.ref, namespace),
         lineage=lineage,

@@ -41,6 +41,7 @@ class Image:
     platform: str = DEFAULT_PLATFORM
     annotations: dict[str, str] = field(default_factory=dict)
     source: ImageSource | None = None
+    tag: str | None = None  # the tag the source gives the image (an OCI layout's index.json), if any
 
     @property
     def labels(self) -> dict[str, str]:

@@ -67,6 +67,16 @@ def tag_of(desc: dict[str, Any]) -> str | None:
     return ann.get(REF_NAME) if isinstance(ann, dict) else None
 
 
+def tag_of_ref_name(ref_name: object) -> str | None:
+    """The tag in an `org.opencontainers.image.ref.name`: a bare tag (`12`) or a full name's (`reg/x:12`)."""
+    if not isinstance(ref_name, str) or not ref_name:
+        return None
+    slash, colon = ref_name.rfind("/"), ref_name.rfind(":")
+    if colon > slash:
+        return ref_name[colon + 1 :] or None
+    return None if "/" in ref_name else ref_name
+
+
 def find_tagged(index: dict[str, Any], tag: str | None, where: str, platform: str) -> dict[str, Any]:
     """The top-level descriptor for `tag` (or the only/`latest` image when no tag is given)."""
     entries = [d for d in index["manifests"] if isinstance(d, dict)]
@@ -103,4 +113,8 @@ def open_layout(ref: Reference | str, *, platform: str = DEFAULT_PLATFORM) -> Im
     if index.get("mediaType") not in (None, MT_OCI_INDEX):
         raise ImageSourceError(f"{ref.path}/index.json has media type {index.get('mediaType')}")
     desc = find_tagged(index, ref.tag, ref.path, platform)
-    return image_from_descriptor(ref.raw, desc, source.read_blob, platform, source=source)
+    image = image_from_descriptor(ref.raw, desc, source.read_blob, platform, source=source)
+    # The tag lives in index.json, not in the manifest: kept so that a policy checks the tag the
+    # layout gives its image (`12`), not a `latest` guessed from an untagged path.
+    image.tag = ref.tag or tag_of_ref_name(tag_of(desc))
+    return image

@@ -66,11 +66,20 @@ def required_metadata(subject: PolicySubject, params: dict[str, Any], _: Approva
 
 def naming(subject: PolicySubject, params: dict[str, Any], _: ApprovalView) -> Outcome:
     registry, repository, tag, _digest = split_ref(subject.ref)
+    if subject.local:  # a path has no repository name, and its `:` says nothing about a tag
+        tag, _digest = None, None
+    tag = subject.tag or tag
     problems: list[str] = []
     full_repo = f"{registry}/{repository}"
-    if (template := params.get("repository")) and not matches_template(template, full_repo):
+    if subject.local:
+        pass  # checked when the image is pushed and checked under its registry name
+    elif (template := params.get("repository")) and not matches_template(template, full_repo):
         problems.append(f"repository {full_repo!r} does not follow {template!r}")
-    if (pattern := params.get("repository_regex")) and not _fullmatch(pattern, full_repo):
+    if (
+        (pattern := params.get("repository_regex"))
+        and not subject.local
+        and not _fullmatch(pattern, full_repo)
+    ):
         problems.append(f"repository {full_repo!r} does not match /{pattern}/")
     forbidden = set(params.get("forbid_tags", [])) | (MUTABLE_TAGS if params.get("forbid_mutable") else set())
     if tag is None and not _digest:
@@ -84,6 +93,8 @@ def naming(subject: PolicySubject, params: dict[str, Any], _: ApprovalView) -> O
             problems.append(f"tag {tag!r} does not match /{pattern}/")
     if problems:
         return False, "; ".join(problems)
+    if subject.local:
+        return True, f"tag {tag!r} follows the conventions (a local image: no repository name to check)"
     return True, "name and tag follow the conventions"
 
 

@@ -50,6 +50,10 @@ class PolicySubject:
     unknown_as: Level = Level.HIGH
     created: datetime | None = None
     base_created: datetime | None = None  # when its nearest base was built
+    # the tag the image was found under when the reference does not name one (an OCI layout's
+    # index.json `org.opencontainers.image.ref.name`)
+    tag: str | None = None
+    local: bool = False  # read from a file or directory: it has no registry repository name
 
 
 def metadata_from_oci(

@@ -353,6 +353,7 @@ def scan_image(
         annotations=dict(image.annotations),
         created=(image.config or {}).get("created"),
         history_length=len((image.config or {}).get("history") or []),
+        tag=image.tag,
     )
     return ScanResult(image=info, packages=packages, warnings=warnings)
 
