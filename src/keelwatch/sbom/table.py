@@ -67,10 +67,7 @@ def render(
         highlight=False,
         legacy_windows=False,
     )
-    for line in header(result):
-        console.print(line, markup=False)
-    for warning in result.warnings:
-        console.print(f"warning  {warning}", markup=False)
+    console.print(_header_grid([*header(result), *(f"warning  {w}" for w in result.warnings)]))
     if findings is not None:
         console.print()
         _findings_table(console, result, findings)
@@ -80,6 +77,17 @@ def render(
     elif findings is not None and result.packages:
         console.print(f"({len(result.packages)} packages: add --packages to list them)", markup=False)
     return "\n".join(line.rstrip() for line in buf.getvalue().split("\n"))
+
+
+def _header_grid(lines: list[str]) -> SafeTable:
+    """`label  value` lines as two columns, so a long value folds under itself, not under the label."""
+    grid = SafeTable.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for line in lines:
+        label, _, value = line.partition(" ")
+        grid.add_row(label, value.lstrip(" "))
+    return grid
 
 
 def _packages_table(result: ScanResult) -> SafeTable:
