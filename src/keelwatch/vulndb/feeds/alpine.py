@@ -9,14 +9,13 @@ ids ("CVE-2016-6258 XSA-182", kept as aliases) and a parenthesised note.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from keelwatch.errors import FeedError
-from keelwatch.vulndb.feeds.base import Report, cve_year_floor
+from keelwatch.vulndb.feeds.base import Report, cve_year_floor, parse_json
 from keelwatch.vulndb.model import Advisory
 
 DEFAULT_BASE = "https://secdb.alpinelinux.org/"
@@ -54,9 +53,9 @@ def read_files(
     for branch, repo, path in files:
         where = f"{branch}/{repo}.json"
         try:
-            data = json.loads(path.read_bytes())
-        except (ValueError, OSError) as exc:
-            raise FeedError(f"{report.feed}: {where} is not valid JSON: {exc}") from None
+            data = parse_json(path.read_bytes(), f"{report.feed}: {where}")
+        except OSError as exc:
+            raise FeedError(f"{report.feed}: {where}: cannot read: {exc.strerror}") from None
         if not isinstance(data, dict) or not isinstance(data.get("packages") or [], list):
             raise FeedError(f"{report.feed}: {where} is not a secdb document (no 'packages' list)")
         version = data.get("distroversion") or branch

@@ -23,7 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from keelwatch.errors import FeedError, VersionError
 from keelwatch.vulndb.model import Advisory
@@ -33,6 +33,7 @@ EVENT_KEYS = ("introduced", "fixed", "last_affected", "limit")
 MAX_BAD_RATIO = 0.05
 MAX_BAD_ABSOLUTE = 20
 MAX_SKIPPED_LISTED = 100_000  # bounded memory even for a hostile feed
+MAX_LINE = 1 << 20  # characters of one line of a text feed (DSA/DLA list, EPSS CSV); real ones < 1,000
 
 
 class BadRecord(ValueError):
@@ -229,3 +230,36 @@ def cve_year_floor(ids: Iterable[str]) -> str:
     """
     years = [int(m.group(1)) for i in ids if (m := _CVE_YEAR.match(i))]
     return f"{max(years):04d}-01-01T00:00:00Z" if years else ""
+
+
+def parse_json(data: bytes, what: str, *, error: type[Exception] = FeedError) -> Any:
+    """A feed document through the image documents' bounded parser (depth, digits, no NaN).
+
+    A feed file is as hostile as an image: 100,000 nested brackets are a RecursionError and a
+    million-digit number costs seconds in plain `json.loads`. Size is bounded by the fetcher.
+    """
+    from keelwatch.errors import ImageSourceError
+    from keelwatch.oci.schema import load_json
+
+    try:
+        return load_json(data, what, limit=max(len(data), 1))
+    except ImageSourceError as exc:
+        raise error(str(exc)) from None
+
+
+def bounded_lines(fh: TextIO, limit: int = MAX_LINE) -> Iterator[tuple[int, str, bool]]:
+    """(line number, line without its newline, whole?) of a text stream, each line at most `limit` long.
+
+    Iterating a file object reads each line whole: one 2 GB line (or a gzip bomb of zeros
+    with no newline) would be held in memory at once. A longer line yields its first `limit`
+    characters with whole=False, and the rest of it is skipped.
+    """
+    lineno = 0
+    while chunk := fh.readline(limit + 1):
+        lineno += 1
+        if len(chunk) <= limit or chunk.endswith("\n"):
+            yield lineno, chunk.rstrip("\n"), True
+            continue
+        while (rest := fh.readline(limit)) and not rest.endswith("\n"):
+            pass
+        yield lineno, chunk[:limit], False

@@ -20,7 +20,6 @@ left out; an unknown codename is reported once, not guessed.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from keelwatch.errors import FeedError
-from keelwatch.vulndb.feeds.base import Report
+from keelwatch.vulndb.feeds.base import MAX_LINE, Report, bounded_lines, parse_json
 from keelwatch.vulndb.model import Advisory
 
 # Codename -> the version OSV uses in "Debian:<version>" (as distro-info numbers them).
@@ -75,13 +74,10 @@ def _report_unknown(report: Report, unknown: Counter[str]) -> None:
 def read_tracker(fh: TextIO | Path, report: Report, snapshot: str = "") -> Iterator[Advisory]:
     """Advisories from the tracker JSON export (the whole document is one JSON object)."""
     try:
-        if isinstance(fh, Path):
-            with fh.open("rb") as f:
-                data = json.load(f)
-        else:
-            data = json.load(fh)
-    except (ValueError, OSError) as exc:
-        raise FeedError(f"{report.feed}: tracker JSON is not valid JSON: {exc}") from None
+        raw = fh.read_bytes() if isinstance(fh, Path) else fh.read().encode()
+    except OSError as exc:
+        raise FeedError(f"{report.feed}: tracker JSON: cannot read: {exc.strerror}") from None
+    data = parse_json(raw, f"{report.feed}: tracker JSON")
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise FeedError(f"{report.feed}: tracker JSON is not an object of source packages")
     unknown: Counter[str] = Counter()
@@ -165,8 +161,15 @@ def read_list(fh: TextIO | Path, report: Report, source: str) -> Iterator[Adviso
     unknown: Counter[str] = Counter()
     current: dict[str, Any] | None = None
     seen_header = False
-    for lineno, line in enumerate(fh, 1):
-        line = line.rstrip("\n")
+    for lineno, line, whole in bounded_lines(fh):
+        if not whole:
+            report.bad(f"line {lineno}", f"longer than {MAX_LINE} characters")
+            if line.startswith("["):  # a header: the record before it is complete
+                if current is not None:
+                    yield _dsa_advisory(current, source)
+                seen_header = True
+            current = None  # the record this line starts or belongs to is skipped
+            continue
         if not line.strip():
             continue
         if m := _HEADER.match(line):

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from keelwatch.errors import FeedError
-from keelwatch.vulndb.feeds.base import Report
+from keelwatch.vulndb.feeds.base import MAX_LINE, Report, bounded_lines
 from keelwatch.vulndb.model import EpssScore
 
 # FIRST's daily file, published by Empirical Security (formerly at epss.cyentia.com)
@@ -39,14 +39,14 @@ class EpssFile:
         binary = gzip.open(self.path, "rb") if magic == b"\x1f\x8b" else self.path.open("rb")
         self._fh = io.TextIOWrapper(binary, encoding="utf-8", newline="")
         try:
-            first = self._fh.readline()
+            first = self._fh.readline(MAX_LINE)
         except (OSError, EOFError, zlib.error) as exc:
             raise FeedError(f"{self.report.feed}: unreadable file: {exc}") from None
         if first.startswith("#"):
             meta = dict(part.split(":", 1) for part in first[1:].strip().split(",") if ":" in part)
             self.model_version = meta.get("model_version", "")
             self.date = meta.get("score_date", "")[:10]
-            header = self._fh.readline()
+            header = self._fh.readline(MAX_LINE)
         else:
             header = first
         if [h.strip() for h in header.split(",")][:3] != ["cve", "epss", "percentile"]:
@@ -56,9 +56,17 @@ class EpssFile:
     def __exit__(self, *exc: object) -> None:
         self._fh.close()
 
+    def _lines(self) -> Iterator[str]:
+        """Data lines, each bounded: a gzip bomb of one endless line is skipped, not held whole."""
+        for lineno, line, whole in bounded_lines(self._fh):
+            if not whole:
+                self.report.bad(f"line {lineno + 2}", f"longer than {MAX_LINE} characters")
+                continue
+            yield line
+
     def __iter__(self) -> Iterator[EpssScore]:
         try:
-            for lineno, row in enumerate(csv.reader(self._fh), 3):
+            for lineno, row in enumerate(csv.reader(self._lines()), 3):
                 if not row:
                     continue
                 try:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from keelwatch.errors import FeedError
-from keelwatch.vulndb.feeds.base import Report
+from keelwatch.vulndb.feeds.base import Report, parse_json
 from keelwatch.vulndb.model import KevEntry
 
 DEFAULT_URL = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
@@ -17,9 +16,9 @@ _CVE = re.compile(r"^CVE-\d{4}-\d{4,}$")
 def read_kev(path: Path, report: Report) -> tuple[list[KevEntry], str]:
     """(entries, snapshot date) from the catalogue; FeedError if it is not the CISA document."""
     try:
-        data = json.loads(path.read_bytes())
-    except (ValueError, OSError) as exc:
-        raise FeedError(f"{report.feed}: not valid JSON: {exc}") from None
+        data = parse_json(path.read_bytes(), f"{report.feed}: catalogue")
+    except OSError as exc:
+        raise FeedError(f"{report.feed}: cannot read: {exc.strerror}") from None
     if not isinstance(data, dict) or not isinstance(data.get("vulnerabilities"), list):
         raise FeedError(f"{report.feed}: not a KEV catalogue (no 'vulnerabilities' list)")
     entries: dict[str, KevEntry] = {}

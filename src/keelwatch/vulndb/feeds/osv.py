@@ -7,7 +7,6 @@ a zip that cannot be read (truncated, CRC error) rejects the whole update.
 
 from __future__ import annotations
 
-import json
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from typing import Any
 import yaml
 
 from keelwatch.errors import FeedError
-from keelwatch.vulndb.feeds.base import BadRecord, Report, advisory_from_osv
+from keelwatch.vulndb.feeds.base import BadRecord, Report, advisory_from_osv, parse_json
 from keelwatch.vulndb.model import Advisory
 
 DEFAULT_BASE = "https://osv-vulnerabilities.storage.googleapis.com/"
@@ -37,12 +36,20 @@ _NoDatesLoader.yaml_implicit_resolvers = {
 
 
 def _parse(data: bytes, name: str) -> Any:
+    """One record, with the bounds of every hostile document (depth, digits, YAML aliases and tags)."""
+    if not name.endswith((".yaml", ".yml")):
+        try:
+            return parse_json(data, "record", error=BadRecord)
+        except BadRecord as exc:
+            raise BadRecord(f"invalid JSON: {exc}") from None
+    from keelwatch.userfile import parse_yaml
+
     try:
-        if name.endswith((".yaml", ".yml")):
-            return yaml.load(data, Loader=_NoDatesLoader)  # noqa: S506 - SafeLoader subclass
-        return json.loads(data)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise BadRecord(f"invalid {'YAML' if name.endswith(('.yaml', '.yml')) else 'JSON'}: {exc}") from None
+        return parse_yaml(data.decode("utf-8"), "record", loader=_NoDatesLoader, error=FeedError)
+    except UnicodeDecodeError as exc:
+        raise BadRecord(f"invalid YAML: not UTF-8 text (byte {exc.start})") from None
+    except FeedError as exc:
+        raise BadRecord(str(exc)) from None
 
 
 def _records(doc: Any, name: str, source: str, report: Report) -> Iterator[Advisory]:
