@@ -64,7 +64,7 @@ class Settings:
     actor: str | None = None  # who is acting, until the service adds tokens
     team: str | None = None  # the actor's team; only the expert team approves
     expert_team: str = "platform-experts"
-    max_data_age_days: int = 7
+    max_data_age_days: float = 5  # as Grype: older data makes the gate fail closed
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -105,7 +105,7 @@ def load_settings() -> Settings:
         actor=os.environ.get("KEELWATCH_ACTOR") or identity.get("actor"),
         team=os.environ.get("KEELWATCH_TEAM") or identity.get("team"),
         expert_team=raw.get("governance", {}).get("expert_team", "platform-experts"),
-        max_data_age_days=raw.get("vulndb", {}).get("max_age_days", 7),
+        max_data_age_days=raw.get("vulndb", {}).get("max_age_days", 5),
         raw=raw,
     )
 

@@ -161,6 +161,9 @@ class ScanResult:
     warnings: list[str] = field(default_factory=list)
     # The resolved base-image lineage (keelwatch.lineage.Lineage.to_dict()), when known.
     lineage: dict[str, Any] | None = None
+    # The vulnerability data the findings were matched against and its coverage of each
+    # ecosystem of the image (keelwatch.vulndb.coverage.Coverage.to_dict()), when matched.
+    vulnerability_data: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -170,6 +173,8 @@ class ScanResult:
         }
         if self.lineage is not None:
             data["lineage"] = self.lineage
+        if self.vulnerability_data is not None:
+            data["vulnerability_data"] = self.vulnerability_data
         return data
 
     @classmethod
@@ -179,4 +184,5 @@ class ScanResult:
             packages=[Package.from_dict(p) for p in data.get("packages", [])],
             warnings=list(data.get("warnings", [])),
             lineage=data.get("lineage"),
+            vulnerability_data=data.get("vulnerability_data"),
         )

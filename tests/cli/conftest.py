@@ -10,6 +10,8 @@ import pytest
 
 from imagebuilder import FileEntry, make_layer, write_oci_layout
 
+from ._support import run_cli
+
 
 @pytest.fixture
 def debian_image(tmp_path: Path) -> Path:
@@ -44,3 +46,12 @@ def plant() -> Callable[[Path, Path], Path]:
         return link
 
     return make
+
+
+@pytest.fixture(scope="module")
+def pypi_home(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """A keelwatch home holding the real OSV PyPI export of ../shared/data, imported by `db update`."""
+    home = tmp_path_factory.mktemp("kwhome")
+    done = run_cli("db", "update", "--source", "osv", "--from", str(shared_data), home=home, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return home

@@ -117,7 +117,7 @@ def test_cli_update_and_status(shared_data: Path, tmp_path: Path, keelwatch_home
     assert status.exit_code == 0, status.output
     line = next(ln for ln in status.output.splitlines() if ln.startswith("osv:PyPI"))
     assert " ok " in line and "2659" in line
-    assert "days old (limit 7)" in status.output  # the 2024 snapshot is stale
+    assert "days old (limit 5)" in status.output  # the 2024 snapshot is stale (default: 5 days, as Grype)
     assert (keelwatch_home / "keelwatch.db").is_file()
 
 

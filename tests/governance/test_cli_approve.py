@@ -24,7 +24,7 @@ def run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_policy_gates_approval(tmp_path: Path) -> None:
+def test_policy_gates_approval(tmp_path: Path, shared_data: Path) -> None:
     layout = tmp_path / "debian-base"
     entries = [
         FileEntry("etc/os-release", Path("/etc/os-release").read_bytes()),
@@ -43,8 +43,51 @@ def test_policy_gates_approval(tmp_path: Path) -> None:
     assert refused.returncode == 2 and "approval refused: policy strict fails (meta)" in refused.stderr
     lenient = tmp_path / "lenient.yaml"
     lenient.write_text("apiVersion: keelwatch/v1\nkind: Policy\nname: lenient\nrules:\n  - {type: no_kev}\n")
-    approved = run("base", "approve", ref, "--policy", str(lenient), "--reason", "golden", home=home)
+    # a findings rule needs data: without any, the approval cannot be judged and is refused
+    blind = run("base", "approve", ref, "--policy", str(lenient), "--reason", "golden", home=home)
+    assert blind.returncode == 2 and "approval refused: cannot judge this image" in blind.stderr
+    assert run("db", "update", "--source", "kev", "--from", str(shared_data), home=home).returncode == 0
+    # the real KEV catalogue is loaded, but nothing covers Debian 12 packages: allowed explicitly
+    approved = run(
+        "base", "approve", ref, "--policy", str(lenient), "--reason", "golden", "--allow-uncovered", home=home
+    )
     assert approved.returncode == 0, approved.stderr
+    assert "warning: not-covered" in approved.stderr
     audit = json.loads(run("base", "audit", ref, "--format", "json", home=home).stdout)
     assert [e["action"] for e in audit] == ["register", "approve"]
     assert audit[-1]["details"]["policy"] == {"name": "lenient", "status": "pass"}
+
+
+def test_approval_judges_the_digest_it_approves(tmp_path: Path, shared_data: Path) -> None:
+    """TOCTOU: the layout registered is rewritten in place before `approve --policy`.
+
+    The check would see the new image while the catalogue approves the old digest: refused.
+    """
+    layout = tmp_path / "base"
+    release = FileEntry("etc/os-release", Path("/etc/os-release").read_bytes())
+    status = Path("/var/lib/dpkg/status").read_bytes()
+    write_oci_layout(layout, [make_layer([release, FileEntry("var/lib/dpkg/status", status)])], tag="12")
+    ref = f"oci:{layout}"
+    home = tmp_path / "home"
+    assert run("db", "update", "--source", "kev", "--from", str(shared_data), home=home).returncode == 0
+    added = run("base", "add", "-q", ref, home=home)
+    assert added.returncode == 0, added.stderr
+    registered = added.stdout.split()[1].rstrip(":")
+    # the same path now holds another image (half the packages: another digest)
+    half = status.split(b"\n\n")
+    rewritten = b"\n\n".join(half[: len(half) // 2]) + b"\n"
+    write_oci_layout(layout, [make_layer([release, FileEntry("var/lib/dpkg/status", rewritten)])], tag="12")
+    policy = tmp_path / "lenient.yaml"
+    policy.write_text("apiVersion: keelwatch/v1\nkind: Policy\nname: lenient\nrules:\n  - {type: no_kev}\n")
+    done = run(
+        "base", "approve", ref, "--policy", str(policy), "--reason", "ok", "--allow-uncovered", home=home
+    )
+    assert done.returncode == 2
+    assert (
+        done.stderr.startswith("error: approval refused:")
+        and f"not the registered {registered}" in done.stderr
+    )
+    audit = json.loads(run("base", "audit", ref, "--format", "json", home=home).stdout)
+    assert [e["action"] for e in audit] == ["register"]
+    shown = json.loads(run("base", "show", registered, home=home).stdout)
+    assert shown["state"] == "candidate"

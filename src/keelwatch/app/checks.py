@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from keelwatch.app.catalogue import Catalogue
 from keelwatch.app.findings import ImageFindings, findings_of
+from keelwatch.app.gate import EXIT_FINDINGS, EXIT_PASS, GateOptions, Verdict, judge_coverage
 from keelwatch.app.lineage import FleetLineage
 from keelwatch.app.scanning import scan_and_store
 from keelwatch.config import load_settings
@@ -52,11 +54,22 @@ def check_image(
     insecure: bool = False,
     progress: Callable[[int, int, int], None] | None = None,
     suppressor: Suppressor | None = None,
-) -> PolicyReport:
+    gate: GateOptions | None = None,
+    max_age_days: float | None = None,
+) -> CheckOutcome:
     """Scan `ref`, keep the scan, and evaluate `policy` on it."""
     catalogue = Catalogue(store, load_settings().expert_team)
     stored = scan_and_store(store, ref, platform=platform, insecure=insecure, progress=progress)
-    return check_scan(store, ref, stored.result, policy, catalogue, suppressor=suppressor)[0]
+    return check_scan(
+        store,
+        ref,
+        stored.result,
+        policy,
+        catalogue,
+        suppressor=suppressor,
+        gate=gate,
+        max_age_days=max_age_days,
+    )
 
 
 def check_scan(
@@ -67,11 +80,18 @@ def check_scan(
     catalogue: Catalogue,
     *,
     suppressor: Suppressor | None = None,
-) -> tuple[PolicyReport, ImageFindings]:
-    """Evaluate `policy` on one scan already made: the report judges exactly this image's digest."""
+    gate: GateOptions | None = None,
+    max_age_days: float | None = None,
+) -> CheckOutcome:
+    """Evaluate `policy` on one scan already made: the report judges exactly this image's digest.
+
+    The findings come from the same pipeline as `scan` and the verdict from the same gate
+    rules (unknown severity, coverage), so `check` and `scan --fail-on` agree on one image.
+    """
+    gate = gate or GateOptions()
     settings = load_settings()
     fleet = FleetLineage(store, catalogue)
-    found = findings_of(store, result, suppressor=suppressor, fleet=fleet)
+    found = findings_of(store, result, suppressor=suppressor, fleet=fleet, max_age_days=max_age_days)
     lineage = found.lineage
     entry = catalogue.get(result.image.digest) if result.image.digest else None
     extra = {}
@@ -97,5 +117,27 @@ def check_scan(
         findings=found.active,
         created=parse_time(result.image.created),
         base_created=base_created,
+        unknown_as=gate.unknown_as,
     )
-    return evaluate(policy, subject, catalogue), found
+    report = evaluate(policy, subject, catalogue)
+    return CheckOutcome(report, found, _verdict(report, found, policy, gate))
+
+
+@dataclass(slots=True)
+class CheckOutcome:
+    report: PolicyReport
+    findings: ImageFindings
+    verdict: Verdict  # exit code and one-line reason, as the `scan --fail-on` gate gives them
+
+
+# rules that judge findings: they need data that covers the image, as the gate does
+FINDINGS_RULES = frozenset({"max_fixable_severity", "no_kev"})
+
+
+def _verdict(report: PolicyReport, found: ImageFindings, policy: Policy, gate: GateOptions) -> Verdict:
+    if report.failed:
+        failed = [r.rule for r in report.results if r.status == "fail"]
+        return Verdict(EXIT_FINDINGS, f"policy {report.policy}: failing rule(s): {', '.join(failed)}")
+    if not any(rule.type in FINDINGS_RULES for rule in policy.rules):
+        return Verdict(EXIT_PASS, "passed")
+    return judge_coverage(found.coverage, gate)

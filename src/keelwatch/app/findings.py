@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 from keelwatch.lineage.lineage import Lineage
 from keelwatch.model import ScanResult
+from keelwatch.vulndb.coverage import COVERED, Coverage, assess, image_ecosystems
 from keelwatch.vulndb.findings import Finding
+from keelwatch.vulndb.severity import Level
 from keelwatch.vulndb.suppress import Suppressor
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) is imported by findings_of only: `scan --no-store
@@ -30,13 +32,34 @@ class ImageFindings:
 
     findings: list[Finding]
     lineage: Lineage
+    coverage: Coverage
     messages: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # those of `messages` that `-q` must not hide
+
+    @property
+    def coverage_notes(self) -> list[str]:
+        """One line per gap in the data (what a gate would fail on), for commands without a gate."""
+        if not self.coverage.feeds:
+            return ["no vulnerability data loaded: run `keelwatch db update` (findings are empty)"]
+        return [
+            f"{eco.status}: {eco.reason(self.coverage.max_age_days)}"
+            for eco in self.coverage.ecosystems
+            if eco.status != COVERED
+        ]
 
     @property
     def active(self) -> list[Finding]:
         """The findings no VEX statement or ignore entry suppresses: what gates and rules judge."""
         return [f for f in self.findings if not f.suppressed]
+
+
+def with_severities(findings: Sequence[Finding], levels: Sequence[Level]) -> list[Finding]:
+    """The findings `--severity` shows: one level means it and above (`unknown` alone: only
+    unknown ones); several mean exactly those levels (`--severity HIGH,CRITICAL`, as Trivy)."""
+    if len(levels) == 1 and levels[0] is not Level.UNKNOWN:
+        return [f for f in findings if f.severity.rank >= levels[0]]
+    wanted = set(levels)
+    return [f for f in findings if f.severity.rank in wanted]
 
 
 def load_suppressor(vex: Sequence[Path] = (), ignore_files: Sequence[Path] = ()) -> Suppressor | None:
@@ -57,11 +80,14 @@ def findings_of(
     *,
     suppressor: Suppressor | None = None,
     fleet: FleetLineage | None = None,
+    max_age_days: float | None = None,
 ) -> ImageFindings:
     """Match a scan against the stored data, attribute each finding to its lineage level, suppress.
 
-    Sets `result.lineage` so every output shows the lineage the attribution used. Pass one
+    Sets `result.lineage` and `result.vulnerability_data` so every output shows the lineage
+    the attribution used and the data (with its coverage) the findings come from. Pass one
     `fleet` when asking for many images: building it reads every known image once.
+    `max_age_days` (default: the `[vulndb] max_age_days` setting) makes older data `stale`.
     """
     from keelwatch.store.kb import SqlKnowledgeBase
     from keelwatch.vulndb.match import match_packages
@@ -81,8 +107,21 @@ def findings_of(
     )
     for finding in matched.findings:
         _attribute(finding, lineage)
+    coverage = _coverage(store, result, max_age_days)
+    result.vulnerability_data = coverage.to_dict()
     messages = [*matched.warnings, *matched.notes]
-    return ImageFindings(list(matched.findings), lineage, messages, list(matched.warnings))
+    return ImageFindings(list(matched.findings), lineage, coverage, messages, list(matched.warnings))
+
+
+def _coverage(store: Store, result: ScanResult, max_age_days: float | None) -> Coverage:
+    from keelwatch.config import load_settings
+    from keelwatch.store.coverage import feeds_covering, loaded_feeds
+
+    if max_age_days is None:
+        max_age_days = load_settings().max_data_age_days
+    present = image_ecosystems(result.packages, result.image.os)
+    covering = feeds_covering(store, [ecosystem for ecosystem, _type in present])
+    return assess(present, loaded_feeds(store), covering, max_age_days)
 
 
 def _attribute(finding: Finding, lineage: Lineage) -> None:

@@ -31,6 +31,7 @@ def scan_image(
     keep: bool = True,
     match: bool = True,
     suppressor: Suppressor | None = None,
+    max_age_days: float | None = None,
 ) -> ImageScan:
     """Scan `ref`; keep it in the store (for rescans and lineage) unless `keep` is False; match it."""
     from keelwatch.scan import scan_reference
@@ -55,5 +56,6 @@ def scan_image(
             result = scan_reference(ref, **options)  # type: ignore[arg-type]
         if not match:
             return ImageScan(result, None, scan_id)
-        found = findings_of(store, result, suppressor=suppressor, fleet=FleetLineage(store, catalogue))
+        fleet = FleetLineage(store, catalogue)
+        found = findings_of(store, result, suppressor=suppressor, fleet=fleet, max_age_days=max_age_days)
         return ImageScan(result, found, scan_id)

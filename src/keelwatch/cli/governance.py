@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from keelwatch.cli import gateopts
 from keelwatch.cli.common import (
     TableOrJson,
     actor,
@@ -15,7 +16,6 @@ from keelwatch.cli.common import (
     dump_json,
     layer_progress,
     opened_store,
-    settings,
     write_output,
 )
 from keelwatch.errors import KeelwatchError
@@ -149,23 +149,28 @@ def _transition(action: str):  # type: ignore[no-untyped-def]
         reason: Reason = "",
         policy: Annotated[Path | None, typer.Option("--policy", "-p", help="check this policy first")] = None,
         insecure: Insecure = False,
+        platform: Platform = "linux/amd64",
+        unknown_as: gateopts.UnknownAs = "high",
+        allow_stale: gateopts.AllowStale = False,
+        allow_uncovered: gateopts.AllowUncovered = False,
     ) -> None:
-        from keelwatch.app.checks import check_image
-        from keelwatch.policy.loader import load_policy
+        from keelwatch.app.approval import transition
 
-        require = bool(settings().raw.get("governance", {}).get("require_policy_on_approve", False))
+        gate = gateopts.gate_options(None, unknown_as, allow_stale, allow_uncovered)
         with opened_store() as store:
-            cat = catalogue(store)
-            entry = cat.require(ref)
-            report = None
-            if policy is not None and action == "approve":
-                local = entry.ref.startswith(("oci:", "docker-archive:", "dir:"))
-                pinned = entry.ref if local else f"{entry.ref}@{entry.digest}"  # check exactly this digest
-                report = check_image(store, pinned, load_policy(policy), insecure=insecure).to_dict()
-            entry = cat.transition(
-                entry.digest, action, actor(), reason, report, require_policy=require or report is not None
+            done = transition(
+                store,
+                ref,
+                action,
+                actor(),
+                reason,
+                policy=policy,
+                insecure=insecure,
+                platform=platform,
+                gate=gate,
             )
-        console.print(f"{entry.ref} {entry.digest}: {entry.state}", markup=False)
+        gateopts.finish_warnings(done.warnings)
+        console.print(f"{done.entry.ref} {done.entry.digest}: {done.entry.state}", markup=False)
 
     command.__doc__ = f"{action.capitalize()} a base image (recorded in the audit log)."
     return command

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from keelwatch.cli import gateopts
 from keelwatch.cli.common import (
     catalogue,
     console,
@@ -98,8 +99,12 @@ def check(
     ignore_file: Annotated[
         list[Path] | None, typer.Option("--ignore-file", help="ignore file (YAML; repeatable)")
     ] = None,
+    unknown_as: gateopts.UnknownAs = "high",
+    max_age: gateopts.MaxAge = None,
+    allow_stale: gateopts.AllowStale = False,
+    allow_uncovered: gateopts.AllowUncovered = False,
 ) -> None:
-    """Check an image against a policy; exit 1 on any failing rule (for CI)."""
+    """Check an image against a policy; exit 1 on any failing rule, 3 when the data cannot judge it."""
     from keelwatch.app.checks import check_image
     from keelwatch.app.findings import load_suppressor
     from keelwatch.policy.loader import load_policy
@@ -107,20 +112,30 @@ def check(
 
     fmt = format_choice("table", "json", "sarif")(fmt)
     prepare_output(output, quiet)
+    gate = gateopts.gate_options(None, unknown_as, allow_stale, allow_uncovered)
     loaded = load_policy(policy)
     suppressor = load_suppressor(vex or [], ignore_files_or_default(ignore_file, quiet))
     with opened_store() as store, layer_progress(quiet) as progress:
-        report = check_image(
-            store, ref, loaded, platform=platform, insecure=insecure, progress=progress, suppressor=suppressor
+        outcome = check_image(
+            store,
+            ref,
+            loaded,
+            platform=platform,
+            insecure=insecure,
+            progress=progress,
+            suppressor=suppressor,
+            gate=gate,
+            max_age_days=gateopts.max_age(max_age),
         )
+    report = outcome.report
     if fmt == "json":
-        write_output(dump_json(report.to_dict()), output)
+        data = {**report.to_dict(), "vulnerability_data": outcome.findings.coverage.to_dict()}
+        write_output(dump_json(data), output)
     elif fmt == "sarif":
         write_output(dump_json(report_to_sarif(report, str(policy))), output)
     else:
         _print_report(report)
-    if report.failed:
-        raise typer.Exit(1)
+    gateopts.finish(outcome.verdict)
 
 
 def _print_report(report) -> None:  # type: ignore[no-untyped-def]

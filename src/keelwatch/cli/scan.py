@@ -4,7 +4,8 @@ and print (or write) it as a table, JSON, an SBOM or SARIF.
 The scan is kept in the store (so `rescan` can re-match it when data changes, and lineage
 knows the image) unless `--no-store`. Errors from resolving or reading the image are
 KeelwatchErrors: keelwatch.cli.main prints them as one line and exits 2. `--fail-on`
-exits 1 when an unsuppressed finding is at or above that severity (a CI gate). Output to
+is the CI gate of keelwatch.app.gate: exit 1 on an unsuppressed finding at or above that
+severity, 3 when the data cannot judge the image (none, stale, an uncovered ecosystem). Output to
 --output is written atomically, so a failed scan never leaves a half-written file behind.
 """
 
@@ -15,8 +16,8 @@ from pathlib import Path
 import typer
 
 from keelwatch.cli.common import format_choice
+from keelwatch.cli.gateopts import AllowStale, AllowUncovered, FailOn, MaxAge, UnknownAs
 
-SEVERITIES = ("negligible", "low", "medium", "high", "critical")
 FORMATS = ("table", "json", "cyclonedx", "spdx", "sarif")
 
 
@@ -43,10 +44,17 @@ def scan(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar, no notes"),
     no_vulns: bool = typer.Option(False, "--no-vulns", help="packages only: skip vulnerability matching"),
     no_store: bool = typer.Option(False, "--no-store", help="do not keep this scan in the store"),
-    severity: str | None = typer.Option(None, "--severity", help="show findings at or above this severity"),
-    fail_on: str | None = typer.Option(
-        None, "--fail-on", help="exit 1 on a finding at or above this severity"
+    severity: str | None = typer.Option(
+        None,
+        "--severity",
+        help="show findings at or above this severity; a comma list (any case) shows exactly those "
+        "levels; `unknown` shows the unscored ones",
     ),
+    fail_on: FailOn = None,
+    unknown_as: UnknownAs = "high",
+    max_age: MaxAge = None,
+    allow_stale: AllowStale = False,
+    allow_uncovered: AllowUncovered = False,
     vex: list[Path] | None = typer.Option(None, "--vex", help="OpenVEX document (repeatable)"),
     ignore_file: list[Path] | None = typer.Option(
         None,
@@ -55,6 +63,7 @@ def scan(
     ),
 ) -> None:
     """Scan an image: its packages (deb, apk, rpm, python, npm) and their vulnerabilities."""
+    from keelwatch.cli import gateopts
     from keelwatch.cli.common import (
         err_console,
         ignore_files_or_default,
@@ -67,13 +76,15 @@ def scan(
     from keelwatch.sbom import render
     from keelwatch.termtext import plain
 
-    for name, value in (("--severity", severity), ("--fail-on", fail_on)):
-        if value is not None and value not in SEVERITIES:
-            raise KeelwatchError(f"{name}: unknown severity {value!r} (one of {', '.join(SEVERITIES)})")
+    gate = gateopts.gate_options(fail_on, unknown_as, allow_stale, allow_uncovered)
+    shown_levels = gateopts.levels("--severity", severity) if severity is not None else None
     prepare_output(output, quiet)
     if no_vulns and fmt == "sarif":
         raise KeelwatchError("--format sarif reports findings: it cannot be combined with --no-vulns")
-    from keelwatch.app.findings import load_suppressor
+    if no_vulns and fail_on is not None:
+        raise KeelwatchError("--fail-on judges findings: it cannot be combined with --no-vulns")
+    from keelwatch.app.findings import load_suppressor, with_severities
+    from keelwatch.app.gate import judge
     from keelwatch.app.image_scan import scan_image
 
     suppressor = load_suppressor(vex or [], ignore_files_or_default(ignore_file, quiet))
@@ -87,38 +98,25 @@ def scan(
             keep=not no_store,
             match=not no_vulns,
             suppressor=suppressor,
+            max_age_days=gateopts.max_age(max_age),
         )
-    findings = None
-    if scanned.findings is not None:
-        for line in scanned.findings.messages:
-            warning = line in scanned.findings.warnings
-            if warning or not quiet:  # -q silences notes, never warnings
-                label = "warning" if warning else "note"
-                err_console.print(f"[yellow]{label}:[/] {plain(line)}", highlight=False)
-        findings = scanned.findings.findings
-    result = scanned.result
-    shown = findings
-    if findings is not None and severity is not None:
-        floor = SEVERITIES.index(severity)
-        shown = [
-            f
-            for f in findings
-            if f.severity.level in SEVERITIES and SEVERITIES.index(f.severity.level) >= floor
-        ]
+    found = scanned.findings
     view = {"packages": packages, **terminal_view(output)} if fmt == "table" else {}
-    write_output(render(result, fmt, findings=shown, **view), output)
-    if fail_on is not None and findings:
-        floor = SEVERITIES.index(fail_on)
-        gate = [
-            f
-            for f in findings
-            if not f.suppressed
-            and f.severity.level in SEVERITIES
-            and SEVERITIES.index(f.severity.level) >= floor
-        ]
-        if gate:
-            err_console.print(f"{len(gate)} finding(s) at or above {fail_on}: failing (--fail-on {fail_on})")
-            raise typer.Exit(1)
+    if found is None:
+        write_output(render(scanned.result, fmt, findings=None, **view), output)
+        return
+    # gaps in the data are warnings (-q never hides them); with a gate, its verdict says them
+    gaps = found.coverage_notes if fail_on is None else []
+    for line in found.messages + gaps:
+        warning = line in found.warnings or line in gaps
+        if warning or not quiet:  # -q silences notes, never warnings
+            kind = "warning" if warning else "note"
+            err_console.print(f"[yellow]{kind}:[/] {plain(line)}", highlight=False, soft_wrap=True)
+    shown = found.findings if shown_levels is None else with_severities(found.findings, shown_levels)
+    write_output(render(scanned.result, fmt, findings=shown, **view), output)
+    if fail_on is None:
+        return
+    gateopts.finish(judge(found, gate))
 
 
 def register(app: typer.Typer) -> None:

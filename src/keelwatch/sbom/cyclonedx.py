@@ -215,4 +215,19 @@ def render(result: ScanResult, *, findings: Sequence[Any] | None = None) -> str:
     bom = build_bom(result)
     if findings:
         add_vulnerabilities(bom, result, findings)
+    for name, value in data_properties(result.vulnerability_data):
+        bom.metadata.properties.add(Property(name=name, value=value))
     return JsonV1Dot6(bom).output_as_string(indent=2) + "\n"
+
+
+def data_properties(data: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """`keelwatch:vulnerability-data:*` metadata properties: each feed's snapshot and each
+    ecosystem's coverage, so an SBOM with no vulnerabilities says what it was checked against."""
+    if not data:
+        return []
+    out = [("keelwatch:vulnerability-data:checked-at", str(data.get("checked_at", "")))]
+    for feed in data.get("feeds", []):
+        out.append((f"keelwatch:vulnerability-data:feed:{feed['feed']}", str(feed.get("snapshot") or "")))
+    for eco in data.get("ecosystems", []):
+        out.append((f"keelwatch:vulnerability-data:coverage:{eco['ecosystem']}", str(eco["status"])))
+    return out

@@ -152,5 +152,12 @@ def to_sarif(findings: list[Finding], image: str) -> dict[str, Any]:
 
 
 def render(result: ScanResult, *, findings: Sequence[Finding] | None = None) -> str:
-    """The `keelwatch.sbom.render` interface: SARIF JSON for one scanned image."""
-    return json.dumps(to_sarif(list(findings or []), result.image.ref), indent=2)
+    """The `keelwatch.sbom.render` interface: SARIF JSON for one scanned image.
+
+    The run's properties say which data the findings were matched against and how well it
+    covers each ecosystem of the image: an empty result means nothing without them.
+    """
+    log = to_sarif(list(findings or []), result.image.ref)
+    if result.vulnerability_data is not None:
+        log["runs"][0]["properties"] = {"vulnerabilityData": result.vulnerability_data}
+    return json.dumps(log, indent=2)

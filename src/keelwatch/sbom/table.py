@@ -28,6 +28,23 @@ def header(result: ScanResult) -> list[str]:
         f"platform {img.platform or '-'}   os {os_name}   layers {len(img.layers)}",
         f"packages {len(result.packages)}",
         *_lineage_lines(result),
+        *_data_lines(result),
+    ]
+
+
+def _data_lines(result: ScanResult) -> list[str]:
+    """The data the findings come from and its coverage: "findings 0" means nothing without it."""
+    data = result.vulnerability_data
+    if data is None:
+        return []
+    feeds = [
+        f"{f['feed']} ({(f.get('snapshot') or '?')[:10]}, {f.get('age_days', '?')} days old)"
+        for f in data.get("feeds", [])
+    ]
+    coverage = [f"{e['ecosystem']} {e['status']}" for e in data.get("ecosystems", [])]
+    return [
+        f"data     {', '.join(feeds) or 'none loaded'}",
+        f"coverage {', '.join(coverage) or '-'} (max age {data.get('max_age_days')} days)",
     ]
 
 

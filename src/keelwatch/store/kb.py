@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from keelwatch.store.db import Store, unpack
-from keelwatch.store.models import AdvisoryPackage, AdvisoryRow, EpssRow, KevRow
+from keelwatch.store.models import AdvisoryPackage, AdvisoryRow, EpssRow, FeedState, KevRow
 from keelwatch.vulndb.feeds.base import name_key
 from keelwatch.vulndb.model import Advisory, EpssScore, KevEntry
 
@@ -96,6 +96,30 @@ class SqlKnowledgeBase:
             for original in originals:
                 result[original] = advisories
         return result
+
+    def advisories_by_ids(self, ids: Iterable[str]) -> list[Advisory]:
+        """Every stored record whose own id is one of `ids` (any source), withdrawn ones left out:
+        what the unknown-severity rule reads (a CVE record scoring a PYSEC one's flaw)."""
+        wanted = sorted(set(ids))
+        out: list[Advisory] = []
+        if not wanted:
+            return out
+        with self.store.read() as conn:
+            # naming the sources lets the (source, id) primary key answer each id
+            sources = list(conn.execute(select(FeedState.source).distinct()).scalars())
+            for i in range(0, len(wanted), _CHUNK):
+                rows = conn.execute(
+                    select(AdvisoryRow).where(
+                        AdvisoryRow.source.in_(sources),
+                        AdvisoryRow.id.in_(wanted[i : i + _CHUNK]),
+                        AdvisoryRow.withdrawn.is_(None),
+                    )
+                ).mappings()
+                out.extend(
+                    Advisory(r["id"], r["source"], unpack(r["raw"]), list(r["aliases"] or []), r["modified"])
+                    for r in rows
+                )
+        return out
 
     def kev(self, cve: str) -> KevEntry | None:
         return self.kev_all().get(cve)

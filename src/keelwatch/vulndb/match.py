@@ -14,6 +14,10 @@ through `id`/`aliases`, transitively) become one finding per (package, flaw):
   its GHSA id, else the alphabetically first id; all other ids become aliases.
 Fixed versions are the union of the records' nearest fixes (ascending); the
 remediation target is the highest of them, so one upgrade leaves every range.
+Severity: the best evidence of the group's records (`severity.severity_of`); a group left
+`unknown` takes the highest severity any stored record filed under one of its ids carries
+(`severity.highest_by_alias`, records fetched in bulk by `prepare`), so every command (scan,
+check, advise, diff, rescan) sees the same level.
 Status: "fixed" when a fix exists, else "undetermined" when a record flags the
 entry as undetermined (Debian tracker), else "not-fixed".
 """
@@ -43,7 +47,7 @@ from keelwatch.vulndb.findings import (
 from keelwatch.vulndb.memory import Hit, MatchMemo
 from keelwatch.vulndb.model import KnowledgeBase
 from keelwatch.vulndb.remediation import remediate
-from keelwatch.vulndb.severity import Severity, severity_of
+from keelwatch.vulndb.severity import Level, Severity, highest_by_alias, severity_of
 
 _CVE = re.compile(r"^CVE-(\d{4})-(\d+)$")
 MAX_REFERENCES = 20
@@ -87,6 +91,7 @@ class Matcher:
         self._flaw_cache: dict[tuple[Any, ...], Flaw] = {}
         self._shapes: dict[tuple[int, ...], list[tuple[str, list[str], list[int]]]] = {}
         self._details: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # per (primary id, records)
+        self._by_id: dict[str, list[Any]] = {}  # stored records under an id (`prepare`)
 
     # -- knowledge base access ---------------------------------------------------------
 
@@ -140,7 +145,9 @@ class Matcher:
         return hits, warnings
 
     def prepare(self, queries: Iterable[Query]) -> None:
-        """Evaluate many lookups, then fetch EPSS for all their CVEs in one bulk query."""
+        """Evaluate many lookups, then fetch in bulk what describing them needs: EPSS for all
+        their CVEs, and the records filed under the ids of those that carry no CVSS (the
+        unknown-severity rule, `severity.highest_by_alias`)."""
         records: dict[int, Any] = {}
         for q in dict.fromkeys(queries):
             for hit in self.memo.get(q, self._evaluate):
@@ -149,6 +156,13 @@ class Matcher:
         bulk = getattr(self.kb, "epss_many", None)
         if bulk is not None and cves:
             bulk(sorted(cves))
+        by_ids = getattr(self.kb, "advisories_by_ids", None)
+        unscored = {
+            i for adv in records.values() if not adv.raw.get("severity") for i in [adv.id, *adv.aliases]
+        }
+        if by_ids is not None and unscored:
+            for adv in by_ids(sorted(unscored)):
+                self._by_id.setdefault(adv.id, []).append(adv)
 
     def _groups(self, hits: list[Hit]) -> list[tuple[str, list[str], list[Hit]]]:
         """`group_records`, its shape cached per set of records (versions of a package share it)."""
@@ -209,6 +223,9 @@ class Matcher:
         """Severity, KEV, EPSS, references and summary of a record group (shared by versions)."""
         raws = [h.advisory.raw for h in hits]
         severity = severity_of(raws, [e for h in hits for e in h.entries])
+        if severity.rank is Level.UNKNOWN:  # the documented rule: the highest any alias carries
+            records = [(a.id, a.raw) for i in [primary, *aliases] for a in self._by_id.get(i, ())]
+            severity = highest_by_alias(records) or severity
         cves = [i for i in [primary, *aliases] if _CVE.match(i)]
         kev = Kev()
         for cve in cves:

@@ -166,3 +166,18 @@ def _qualitative(records: list[dict[str, Any]], entries: list[dict[str, Any]]) -
                 if specific.get("urgency"):
                     out.append((specific["urgency"], "urgency"))
     return out
+
+
+def highest_by_alias(records: list[tuple[str, dict[str, Any]]]) -> Severity | None:
+    """The highest severity any one of a flaw's (id, raw record) pairs carries on its own.
+
+    The documented rule for a flaw the matched records left `unknown`: look at every
+    stored record filed under one of its ids and take the most severe. None when none says.
+    """
+    best: Severity | None = None
+    for record_id, raw in records:
+        entries = [e for e in raw.get("affected") or [] if isinstance(e, dict)]
+        found = severity_of([raw], entries)
+        if found.rank is not Level.UNKNOWN and (best is None or found.rank > best.rank):
+            best = Severity(found.level, found.score, found.vector, f"alias {record_id} ({found.source})")
+    return best
