@@ -12,7 +12,7 @@ from typing import Any
 
 from keelwatch.model import ScanResult
 from keelwatch.termtext import NATURAL_WIDTH, SafeConsole, SafeTable, cell, compact_table
-from keelwatch.vulndb.severity import LEVELS
+from keelwatch.vulndb.severity import LEVELS, Level
 
 
 def _short(digest: str | None) -> str:
@@ -59,7 +59,7 @@ def _lineage_lines(result: ScanResult) -> list[str]:
 
 
 WIDE = 120  # from this terminal width on, the findings table shows the upgrade command
-SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+SEVERITY_STYLES = {Level.CRITICAL: "bold red", Level.HIGH: "red", Level.MEDIUM: "yellow", Level.LOW: "cyan"}
 
 
 def render(
@@ -134,7 +134,7 @@ def _findings_table(console: SafeConsole, result: ScanResult, findings: Sequence
         (
             "SEVERITY",
             lambda f: cell(
-                f.severity.level, "dim" if f.suppressed else SEVERITY_STYLES.get(f.severity.level, "")
+                f.severity.level, "dim" if f.suppressed else SEVERITY_STYLES.get(f.severity.rank, "")
             ),
         ),
         ("PACKAGE", lambda f: f.package.name),
