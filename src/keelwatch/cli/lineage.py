@@ -179,23 +179,53 @@ def diff(
     if fmt == "json":
         write_output(dump_json(result.to_dict()), output)
         return
-    table = compact_table(title=f"{a} -> {b}")
+    _print_diff(a, b, result)
+
+
+def _print_diff(a: str, b: str, result) -> None:  # type: ignore[no-untyped-def]
+    """Names on their own lines (paths are long), then one table per kind of change."""
+    console.print(cell(f"A  {a}"))
+    console.print(cell(f"B  {b}"))
+    packages = compact_table(title="packages")
     for column in ("change", "type", "name", "before", "after"):
-        table.add_column(column)
+        packages.add_column(column, overflow="fold")
     for p in result.added:
-        table.add_row(cell("added", "green"), p.type, p.name, "", p.version)
+        packages.add_row(cell("added", "green"), p.type, p.name, "", p.version)
     for p in result.removed:
-        table.add_row(cell("removed", "red"), p.type, p.name, p.version, "")
+        packages.add_row(cell("removed", "red"), p.type, p.name, p.version, "")
     for c in result.changed:
-        table.add_row(cell("changed", "yellow"), c.type, c.name, c.before, c.after)
-    console.print(table)
+        packages.add_row(cell("changed", "yellow"), c.type, c.name, c.before, c.after)
+    if packages.row_count:
+        console.print(packages)
+    findings = compact_table(title="findings")
+    for column in ("change", "id", "severity", "package", "version"):
+        findings.add_column(column, overflow="fold")
+    for change, colour, found in (
+        ("fixed", "green", result.findings_fixed),
+        ("new", "red", result.findings_introduced),
+    ):
+        for f in found:
+            findings.add_row(
+                cell(change, colour), f.id, f.severity.rank.label, f.package.name, f.package.version
+            )
+    if findings.row_count:
+        console.print(findings)
     console.print(
-        f"findings fixed: {len(result.findings_fixed)}, introduced: {len(result.findings_introduced)}; "
-        f"layers shared: {result.shared_layers}, only in A: {len(result.layers_only_a)}, "
-        f"only in B: {len(result.layers_only_b)}"
+        f"packages added {len(result.added)}, removed {len(result.removed)}, changed {len(result.changed)}; "
+        f"findings fixed {len(result.findings_fixed)}, new {len(result.findings_introduced)}; "
+        f"layers shared {result.shared_layers}, only in A {len(result.layers_only_a)}, "
+        f"only in B {len(result.layers_only_b)}"
     )
-    for key, (before, after) in result.metadata.items():
-        console.print(f"metadata {key}: {before!r} -> {after!r}", markup=False)
+    if result.metadata:
+        metadata = compact_table(title="metadata")
+        for column in ("key", "A", "B"):
+            metadata.add_column(column, overflow="fold")
+        for key, (before, after) in result.metadata.items():
+            short = key.replace("org.opencontainers.image.", "")
+            metadata.add_row(
+                short, "" if before is None else str(before), "" if after is None else str(after)
+            )
+        console.print(metadata)
 
 
 def register(app: typer.Typer) -> None:
