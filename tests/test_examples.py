@@ -217,13 +217,16 @@ def test_example_policy_passes_images_that_follow_the_rules(images, tmp_path: Pa
         return subprocess.run([keelwatch, *args], capture_output=True, text=True, env=env)
 
     def check(name: str) -> tuple[int, dict[str, dict]]:
-        done = run("check", "-q", f"oci:{out / name}", "--policy", policy, "-f", "json")
+        done = run("check", "-q", f"oci:{out / name}", "--policy", policy, "-f", "json", *gaps)
         report = json.loads(done.stdout)
         return done.returncode, {r["rule"]: r for r in report["results"]}
 
+    # the offline bundle is old and has no Debian data: the gaps are accepted explicitly
+    gaps = ("--allow-stale", "--allow-uncovered")
+    assert run("db", "update", "--from", str(REPO / "examples" / "data")).returncode == 0
     for base in ("debian-base", "python-base"):
         assert run("base", "add", f"oci:{out / base}").returncode == 0
-        approved = run("base", "approve", f"oci:{out / base}", "--reason", "tour", "--policy", policy)
+        approved = run("base", "approve", f"oci:{out / base}", "--reason", "tour", "--policy", policy, *gaps)
         assert approved.returncode == 0, approved.stderr
     code, rules = check("debian-base")
     assert code == 0, rules

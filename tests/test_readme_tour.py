@@ -62,8 +62,7 @@ def script(commands: list[str]) -> str:
 def test_tour_extraction_is_strict() -> None:
     """The extraction sees every command and turns an expected exit into an exact check."""
     readme = (
-        "intro\n## A tour\n```sh\na --x \\\n  --y   # note\nb || test $? -eq 3\n```\n"
-        "## Next\n```sh\nc\n```\n"
+        "intro\n## A tour\n```sh\na --x \\\n  --y   # note\nb || test $? -eq 3\n```\n## Next\n```sh\nc\n```\n"
     )
     assert tour_commands(readme) == ["a --x --y", "b || test $? -eq 3"]
     for command, code, ok in (("true", 3, False), ("exit 3", 3, True), ("exit 1", 3, False)):
