@@ -143,3 +143,46 @@ def test_relative_and_chained_links_are_followed(tmp_path: Path) -> None:
     (tmp_path / "b").symlink_to(tmp_path / "a")
     write_text("x", tmp_path / "b" / ".." / "b" / "out")
     assert (tmp_path / "real" / "out").read_text() == "x"
+
+
+def test_fifo_nobody_reads_is_one_line_not_a_hang(image: Path, tmp_path: Path, keelwatch_home: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    proc = keelwatch(
+        "scan",
+        f"oci:{image}",
+        "--no-vulns",
+        "--no-store",
+        "-q",
+        "-o",
+        str(fifo),
+        home=keelwatch_home,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"error: --output {fifo}: a FIFO with no process reading it"
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "marker"),
+    [
+        (["lineage", "{ref}"], 0, "this image"),
+        (["diff", "{ref}", "{ref}"], 0, "findings fixed: 0"),
+        (["check", "{ref}", "--policy", "{policy}"], 1, "approved-base"),
+    ],
+)
+def test_table_commands_write_their_table_to_the_output(
+    command: list[str], code: int, marker: str, image: Path, tmp_path: Path, keelwatch_home: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "apiVersion: keelwatch/v1\nkind: Policy\nname: p\nversion: 1\n"
+        "rules:\n  - id: approved-base\n    type: approved_base\n"
+    )
+    out = tmp_path / "report.txt"
+    args = [a.format(ref=f"oci:{image}:1.0", policy=policy) for a in command]
+    proc = keelwatch(*args, "-q", "-o", str(out), home=keelwatch_home)
+    assert proc.returncode == code, proc.stderr
+    assert proc.stdout == ""
+    assert marker in out.read_text()

@@ -57,6 +57,21 @@ def write_output(text: str, output: Path | None) -> None:
     write_text(text, output)
 
 
+@contextmanager
+def table_console(output: Path | None) -> Iterator[Any]:
+    """Where a table is printed: stdout, or with `-o FILE` a buffer written once, safely, at the end."""
+    if output is None:
+        yield console
+        return
+    import io
+
+    from keelwatch.termtext import NATURAL_WIDTH, SafeConsole
+
+    buffer = io.StringIO()
+    yield SafeConsole(file=buffer, width=NATURAL_WIDTH, color_system=None)
+    write_output(buffer.getvalue(), output)
+
+
 def dump_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=False, default=str)
 

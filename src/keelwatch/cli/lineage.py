@@ -10,16 +10,16 @@ import typer
 from keelwatch.cli import gateopts
 from keelwatch.cli.common import (
     catalogue,
-    console,
     dump_json,
     format_choice,
     ignore_files_or_default,
     layer_progress,
     opened_store,
     prepare_output,
+    table_console,
     write_output,
 )
-from keelwatch.termtext import cell, compact_table, plain
+from keelwatch.termtext import cell, compact_table
 
 Platform = Annotated[str, typer.Option("--platform", help="os/arch or os/arch/variant to pick from an index")]
 Insecure = Annotated[bool, typer.Option("--insecure", help="allow plain HTTP to a registry on localhost")]
@@ -82,9 +82,10 @@ def lineage(
         str(len(result.layer_levels)),
         "",
     )
-    console.print(table)
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {plain(note)}")
+    with table_console(output) as out:
+        out.print(table)
+        for note in result.notes:
+            out.print(cell("note:", "yellow"), cell(note))
 
 
 def check(
@@ -134,11 +135,12 @@ def check(
     elif fmt == "sarif":
         write_output(dump_json(report_to_sarif(report, str(policy))), output)
     else:
-        _print_report(report)
+        with table_console(output) as out:
+            _print_report(report, out)
     gateopts.finish(outcome.verdict)
 
 
-def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+def _print_report(report, out) -> None:  # type: ignore[no-untyped-def]
     colours = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
     table = compact_table(
         title=f"policy {report.policy} v{report.version} on {report.image}: {report.status.upper()}"
@@ -148,7 +150,7 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
     for r in report.results:
         colour = colours.get(r.status, "white")
         table.add_row(r.rule, cell(r.status, colour), r.message)
-    console.print(table)
+    out.print(table)
 
 
 def diff(
@@ -179,13 +181,14 @@ def diff(
     if fmt == "json":
         write_output(dump_json(result.to_dict()), output)
         return
-    _print_diff(a, b, result)
+    with table_console(output) as out:
+        _print_diff(a, b, result, out)
 
 
-def _print_diff(a: str, b: str, result) -> None:  # type: ignore[no-untyped-def]
+def _print_diff(a: str, b: str, result, out) -> None:  # type: ignore[no-untyped-def]
     """Names on their own lines (paths are long), then one table per kind of change."""
-    console.print(cell(f"A  {a}"))
-    console.print(cell(f"B  {b}"))
+    out.print(cell(f"A  {a}"))
+    out.print(cell(f"B  {b}"))
     packages = compact_table(title="packages")
     for column in ("change", "type", "name", "before", "after"):
         packages.add_column(column, overflow="fold")
@@ -196,7 +199,7 @@ def _print_diff(a: str, b: str, result) -> None:  # type: ignore[no-untyped-def]
     for c in result.changed:
         packages.add_row(cell("changed", "yellow"), c.type, c.name, c.before, c.after)
     if packages.row_count:
-        console.print(packages)
+        out.print(packages)
     findings = compact_table(title="findings")
     for column in ("change", "id", "severity", "package", "version"):
         findings.add_column(column, overflow="fold")
@@ -209,8 +212,8 @@ def _print_diff(a: str, b: str, result) -> None:  # type: ignore[no-untyped-def]
                 cell(change, colour), f.id, f.severity.rank.label, f.package.name, f.package.version
             )
     if findings.row_count:
-        console.print(findings)
-    console.print(
+        out.print(findings)
+    out.print(
         f"packages added {len(result.added)}, removed {len(result.removed)}, changed {len(result.changed)}; "
         f"findings fixed {len(result.findings_fixed)}, new {len(result.findings_introduced)}; "
         f"layers shared {result.shared_layers}, only in A {len(result.layers_only_a)}, "
@@ -225,7 +228,7 @@ def _print_diff(a: str, b: str, result) -> None:  # type: ignore[no-untyped-def]
             metadata.add_row(
                 short, "" if before is None else str(before), "" if after is None else str(after)
             )
-        console.print(metadata)
+        out.print(metadata)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ choosing. New files get the usual mode (0666 minus the umask); a replaced file k
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -112,9 +113,18 @@ def _write_stdout(text: str) -> None:
 
 
 def _write_through(text: str, path: Path) -> None:
-    """A device, FIFO or socket: open it as it is (never create or truncate) and write."""
+    """A device, FIFO or socket: open it as it is (never create or truncate) and write.
+
+    Opened non-blocking: a FIFO nobody reads would block `open()` forever (ENXIO instead).
+    """
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY)
+        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OutputError(f"--output {path}: a FIFO with no process reading it") from None
+        raise OutputError(f"--output {path}: {exc.strerror}") from None
+    try:
+        os.set_blocking(fd, True)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
     except OSError as exc:
