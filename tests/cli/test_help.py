@@ -96,27 +96,27 @@ def test_debug_shows_the_traceback() -> None:
 
 
 def test_ctrl_c_is_exit_130_not_a_gate_failure(tmp_path: Path) -> None:
-    """A scan blocked writing to a FIFO nobody reads, interrupted: exit 130, one line, not 1."""
-    import os
+    """A scan blocked on a registry that never answers, interrupted: exit 130, one line, not 1."""
     import signal
+    import socket
     import time
 
-    from imagebuilder import FileEntry, make_layer, write_oci_layout
-
-    layout = tmp_path / "img"
-    write_oci_layout(layout, [make_layer([FileEntry("etc/os-release", b"ID=debian\n")])], tag="1")
-    fifo = tmp_path / "out"
-    os.mkfifo(fifo)
-    env = {"KEELWATCH_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
-    args = ["scan", f"oci:{layout}", "-q", "--no-store", "--no-vulns", "-o", str(fifo)]
-    proc = subprocess.Popen([sys.executable, "-c", MAIN, *args], stderr=subprocess.PIPE, text=True, env=env)
-    wchan = Path(f"/proc/{proc.pid}/wchan")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and wchan.read_text() != "wait_for_partner":
-        time.sleep(0.1)  # until it blocks opening the FIFO (the kernel's name for that wait)
-    assert wchan.read_text() == "wait_for_partner"
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    with socket.socket() as silent:  # the kernel accepts connections; nobody ever answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        env = {"KEELWATCH_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+        args = ["scan", f"127.0.0.1:{port}/app:1", "--insecure", "-q", "--no-store", "--no-vulns"]
+        proc = subprocess.Popen(
+            [sys.executable, "-c", MAIN, *args], stderr=subprocess.PIPE, text=True, env=env
+        )
+        wchan = Path(f"/proc/{proc.pid}/wchan")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not wchan.read_text().startswith("poll_schedule_timeout"):
+            time.sleep(0.1)  # until it waits for the registry's answer (the kernel's name for that wait)
+        assert wchan.read_text().startswith("poll_schedule_timeout")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == ["error: interrupted"]
 
