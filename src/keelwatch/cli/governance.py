@@ -66,13 +66,16 @@ def add(
 
     who = actor()
     fields = {k: v for k, v in {"maintainer": maintainer, "owning_team": owning_team}.items() if v}
+    lines: list[str] = []
     with opened_store() as store, layer_progress(quiet) as progress:
         cat = catalogue(store)
         for ref in refs:
             stored = scan_and_store(store, ref, platform=platform, insecure=insecure, progress=progress)
             entry, created = cat.register(stored.result, ref, who, fields, stored.scan_id)
             state = "registered as candidate" if created else f"already in the catalogue ({entry.state})"
-            console.print(f"{ref} {entry.digest}: {state}", markup=False)
+            lines.append(f"{ref} {entry.digest}: {state}")
+    for line in lines:  # after the progress bar is gone: a live bar on stderr would garble stdout
+        console.print(line, markup=False)
 
 
 @base_app.command("list")

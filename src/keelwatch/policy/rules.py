@@ -36,7 +36,7 @@ def approved_base(subject: PolicySubject, params: dict[str, Any], approvals: App
     )
     if ok:
         return True, f"base {parent.name} is approved"
-    what = f"{parent.name} ({parent.key})" if parent.key else parent.name
+    what = f"{parent.name} ({parent.key[:19]})" if parent.key else parent.name  # sha256: + 12 hex, as tables
     return False, f"base {what} is not an approved catalogue image: rebuild FROM an approved base"
 
 
