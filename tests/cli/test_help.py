@@ -61,6 +61,31 @@ def test_version() -> None:
     assert proc.returncode == 0 and proc.stdout.strip() == f"keelwatch {version('keelwatch')}"
 
 
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["rescan", "abc"], "'scan_ids'"),
+        (["rescan", "9" * 5000], "'scan_ids'"),
+        (["base", "edit", "x", "--eol", "1"], "No such option: --eol"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["scan"], "Missing argument 'REF'"),
+        (["scan", "x", "--severity"], "--severity"),
+    ],
+)
+def test_usage_error_is_one_line_exit_2(args: list[str], problem: str) -> None:
+    """Click draws a boxed usage screen of five lines or more; a CI log wants one line."""
+    proc = _run(*args)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and problem in lines[0], proc.stderr
+    assert "--help" in lines[0] and "╭" not in proc.stderr
+
+
+def test_no_command_still_shows_the_help() -> None:
+    proc = _run()
+    assert proc.returncode == 2 and "Usage: " in proc.stdout and "scan" in proc.stdout
+
+
 CRASHING = """
 from keelwatch.cli import app, main
 

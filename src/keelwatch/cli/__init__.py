@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -92,13 +92,33 @@ class _PipeGuard:
         return getattr(self._stream, name)
 
 
+def _usage_error(exc: Exception) -> NoReturn:
+    """A wrong option or value: one line and exit 2 (Click draws a boxed usage screen, exit 1 for some)."""
+    from keelwatch.termtext import printable
+
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        typer.echo(ctx.get_help(), nl=False)  # `keelwatch` or `keelwatch base` alone: the help, as before
+        sys.exit(2)
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    hint = f" (see `{ctx.command_path if ctx is not None else 'keelwatch'} --help`)"
+    typer.echo(f"error: {printable((message or 'invalid usage').splitlines()[0])}{hint}", err=True)
+    sys.exit(2)
+
+
 def main() -> None:
     """Console-script entry point: one-line errors, non-zero exit."""
     _register_all()
     signal.signal(signal.SIGINT, _interrupt)
     sys.stdout = _PipeGuard(sys.stdout)  # type: ignore[assignment]
     try:
-        app()
+        code = app(standalone_mode=False)  # Click's errors come back to us, to print as one line
+        sys.exit(code if isinstance(code, int) else 0)
+    except typer.TyperException as exc:
+        _usage_error(exc)
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        sys.exit(2)
     except ReaderGone:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing left to flush at exit
         sys.exit(141)  # as a shell reports a writer killed by SIGPIPE
