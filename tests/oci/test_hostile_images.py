@@ -308,3 +308,14 @@ def test_docker_archive_layer_member_tricks(tmp_path, keelwatch_home, kind) -> N
     hostile.scan_fails_cleanly(
         f"docker-archive:{tmp_path / 'a.tar'}", needle, home=keelwatch_home, watch=tmp_path
     )
+
+
+@pytest.mark.parametrize(
+    "platform", ["linux/\x1b[2J", "linux/amd64/v8/x", "linux/a b", "linux/" + "a" * 100, "/amd64"]
+)
+def test_platform_off_the_grammar_is_one_line(tmp_path, keelwatch_home, platform) -> None:
+    """A platform reaches the store and every table: only os/arch[/variant] names, never escapes."""
+    layout = _layout(tmp_path)
+    args = ["scan", f"oci:{layout}", "--platform", platform, "-q", "--no-store", "--no-vulns"]
+    line = hostile.assert_one_line_error(hostile.keelwatch(*args, home=keelwatch_home), "invalid platform")
+    assert "\x1b" not in line

@@ -8,6 +8,7 @@ is read and its rootfs.diff_ids paired with the manifest's layers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -67,10 +68,13 @@ def _media_type(doc: dict[str, Any], what: str) -> str | None:
     return mt
 
 
+_PLATFORM_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # GOOS, GOARCH, variant: no escapes
+
+
 def parse_platform(platform: str) -> tuple[str, str, str]:
     """`os/arch[/variant]` -> (os, arch, variant) with the default variant filled in."""
     parts = platform.split("/")
-    if len(parts) not in (2, 3) or not all(parts):
+    if len(parts) not in (2, 3) or not all(_PLATFORM_PART.fullmatch(p) for p in parts):
         raise ImageSourceError(
             f"invalid platform {platform!r} (expected os/arch[/variant], e.g. linux/arm64/v8)"
         )
