@@ -78,7 +78,7 @@ def test_usage_error_is_one_line_exit_2(args: list[str], problem: str) -> None:
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and problem in lines[0], proc.stderr
-    assert "--help" in lines[0] and "╭" not in proc.stderr
+    assert "(see `keelwatch " in lines[0] and "╭" not in proc.stderr
 
 
 def test_no_command_still_shows_the_help() -> None:

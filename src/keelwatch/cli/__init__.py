@@ -112,7 +112,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, _interrupt)
     sys.stdout = _PipeGuard(sys.stdout)  # type: ignore[assignment]
     try:
-        code = app(standalone_mode=False)  # Click's errors come back to us, to print as one line
+        # Click's errors come back to us, to print as one line
+        code = app(standalone_mode=False, prog_name="keelwatch")
         sys.exit(code if isinstance(code, int) else 0)
     except typer.TyperException as exc:
         _usage_error(exc)
