@@ -26,3 +26,13 @@ def test_diff_table_names_packages_and_metadata(tmp_path: Path) -> None:
     assert any(line.split() == ["added", "python", "requests", "2.19.1"] for line in lines), done.stdout
     assert any(line.split() == ["label:title", "a", "b"] for line in lines), done.stdout
     assert "packages added 1, removed 0, changed 0;" in done.stdout
+
+
+def test_lineage_table_has_no_empty_note_column(tmp_path: Path) -> None:
+    """At 80 columns the names need the room: the note column shows only when a row has a note."""
+    layout = tmp_path / "img"
+    write_oci_layout(layout, [make_layer([FileEntry("etc/os-release", b"ID=debian\n")])], tag="1")
+    done = run_cli("lineage", "-q", f"oci:{layout}", home=tmp_path / "home", env={"COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    header = next(line for line in done.stdout.splitlines() if line.startswith("level"))
+    assert header.split() == ["level", "image", "digest", "source", "layers"]

@@ -69,19 +69,24 @@ def lineage(
         write_output(dump_json(data), output)
         return
     table = compact_table(title=f"lineage of {result.image} (level {result.level})")
-    for column in ("level", "image", "digest", "source", "layers", "note"):
+    rows = [
+        [
+            str(a.level),
+            a.name,
+            (a.key or "")[:19],
+            a.source,
+            str(a.layer_count or "?"),
+            f"outdated: tag now {a.current_digest}" if a.outdated else ("" if a.scanned else "not scanned"),
+        ]
+        for a in result.ancestors
+    ]
+    digest = (stored.result.image.digest or "")[:19]
+    rows.append([str(result.level), result.image, digest, "this image", str(len(result.layer_levels)), ""])
+    notes = any(row[-1] for row in rows)  # no empty column at 80 columns: names need the room
+    for column in ("level", "image", "digest", "source", "layers", "note")[: 6 if notes else 5]:
         table.add_column(column, overflow="fold")
-    for a in result.ancestors:
-        note = f"outdated: tag now {a.current_digest}" if a.outdated else ("" if a.scanned else "not scanned")
-        table.add_row(str(a.level), a.name, (a.key or "")[:19], a.source, str(a.layer_count or "?"), note)
-    table.add_row(
-        str(result.level),
-        result.image,
-        (stored.result.image.digest or "")[:19],
-        "this image",
-        str(len(result.layer_levels)),
-        "",
-    )
+    for row in rows:
+        table.add_row(*(row if notes else row[:5]))
     with table_console(output) as out:
         out.print(table)
         for note in result.notes:
