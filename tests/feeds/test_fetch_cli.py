@@ -144,3 +144,43 @@ def test_cli_failure_exits_2() -> None:
     )
     assert bad_store.returncode == 2
     assert bad_store.stderr.startswith("error: cannot open store") and bad_store.stderr.count("\n") == 1
+
+
+class _Trickle(SimpleHTTPRequestHandler):
+    """A mirror that answers, then sends one byte every 0.2 s for as long as anyone listens (up to 30 s)."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.send_response(200)
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        try:
+            for _ in range(150):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                threading.Event().wait(0.2)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def test_trickling_mirror_ends_at_the_time_limit(tmp_path: Path) -> None:
+    """Each byte comes well within the read timeout; only a total time limit ends the download."""
+    import time
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Trickle)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        start = time.monotonic()
+        with (
+            Fetcher(url, tmp_path / "work", time_limit=1.5) as fetcher,
+            pytest.raises(FeedError, match="total time limit of 2 s"),
+        ):
+            fetcher.get("unused", ["kev.json"])
+        assert time.monotonic() - start < 15
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -169,6 +169,19 @@ def _install_deadlines(client: httpx.Client) -> None:
             pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
 
 
+def deadline_client(client: httpx.Client) -> httpx.Client:
+    """`client` with every socket operation bounded by the deadline of `time_limit` (feeds use it too)."""
+    _install_deadlines(client)
+    return client
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Requests of a `deadline_client` inside this block end `seconds` from now, trickled or not."""
+    with _until(time.monotonic() + seconds):
+        yield
+
+
 # -- messages --------------------------------------------------------------------------------------
 
 

@@ -28,9 +28,11 @@ from urllib.parse import urlsplit
 import httpx
 
 from keelwatch.errors import FeedError
+from keelwatch.oci.transport import deadline_client, time_limit
 
 MAX_BYTES = 2 * 1024**3
 TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+TIME_LIMIT = 3600.0  # seconds for one whole download: a server trickling a byte a minute ends, too
 USER_AGENT = "keelwatch feed updater"
 # (url, bytes so far, declared total or None): how a caller shows download progress
 Progress = Callable[[str, int, int | None], None]
@@ -85,9 +87,15 @@ class Fetcher:
     """One update run's downloads; `close()` removes every temporary file."""
 
     def __init__(
-        self, mirror: str | None, workdir: Path, max_bytes: int = MAX_BYTES, progress: Progress | None = None
+        self,
+        mirror: str | None,
+        workdir: Path,
+        max_bytes: int = MAX_BYTES,
+        progress: Progress | None = None,
+        time_limit: float = TIME_LIMIT,
     ) -> None:
         self.mirror = mirror
+        self.time_limit = time_limit
         self.progress = progress
         self._unreachable: set[str] = set()  # hosts that failed to connect: not tried again this run
         self.is_url = bool(mirror) and mirror.split(":", 1)[0] in ("http", "https")
@@ -153,8 +161,8 @@ class Fetcher:
 
     def _download(self, url: str, previous: dict[str, Any], required: bool) -> Fetched | None:
         if self._client is None:
-            self._client = httpx.Client(
-                timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+            self._client = deadline_client(
+                httpx.Client(timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": USER_AGENT})
             )
         headers = {}
         if previous.get("etag"):
@@ -169,7 +177,11 @@ class Fetcher:
         path = Path(name)
         digest = hashlib.sha256()
         try:
-            with os.fdopen(fd, "wb") as out, self._client.stream("GET", url, headers=headers) as resp:
+            with (
+                time_limit(self.time_limit),
+                os.fdopen(fd, "wb") as out,
+                self._client.stream("GET", url, headers=headers) as resp,
+            ):
                 if resp.status_code == 304:
                     return Fetched(
                         path,
@@ -201,6 +213,11 @@ class Fetcher:
             # offline, DNS failure, connection refused: one short line, not the whole exception chain
             self._unreachable.add(host)
             raise FeedUnreachable(host) from None
+        except httpx.TimeoutException:
+            raise FeedError(
+                f"{url}: download timed out (silent for {TIMEOUT.read:.0f} s, or over the total time limit "
+                f"of {self.time_limit:.0f} s)"
+            ) from None
         except httpx.HTTPError as exc:
             raise FeedError(f"{url}: download failed: {_first_line(exc)}") from None
         sha = digest.hexdigest()
