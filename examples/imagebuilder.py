@@ -441,3 +441,20 @@ def write_docker_archive(
         if repositories:
             _add_member(tar, "repositories", json.dumps(repositories).encode())
     return config_digest
+
+
+def write_oci_archive(layout: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """A tar of an OCI layout, as BuildKit `--output type=oci` and `podman save --format oci-archive`
+    write it: `oci-layout`, `index.json` and `blobs/ALGO/HEX` (directories included)."""
+    root = Path(layout)
+    with tarfile.open(path, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in ("oci-layout", "index.json"):
+            _add_member(tar, name, (root / name).read_bytes())
+        for item in sorted((root / "blobs").rglob("*")):
+            name = item.relative_to(root).as_posix()
+            if item.is_dir():
+                info = tarfile.TarInfo(name)
+                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 0
+                tar.addfile(info)
+            else:
+                _add_member(tar, name, item.read_bytes())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,27 @@ def test_diff_of_a_base_and_its_child(kit, e2e_registry, kw) -> None:
     # app-python -> plugin: werkzeug added; six 1.11.0 stays deleted by app-python's whiteout
     run = kw("diff", refs[2], refs[3], "--insecure", "-q", "-f", "json")
     assert {p["name"] for p in run.json()["packages"]["added"]} == {"werkzeug"}
+
+
+def test_lineage_is_titled_with_the_name_given_and_lists_the_others(e2e_registry, kw, tmp_path: Path) -> None:
+    """One digest, three names (an OCI layout, a registry tag, another spelling of that tag)."""
+    from imagebuilder import FileEntry, make_layer
+    from keelwatch.oci.push import push_layout
+
+    builder = sys.modules["kw_build_images"]
+    debian = builder.build_debian_base()
+    builder.write_image(tmp_path, debian)
+    local = f"oci:{tmp_path / debian.name}:{debian.tag}"
+    ref = f"{e2e_registry.host}/lin-names/base/debian:12"
+    digest = push_layout(local, ref, insecure=True).digest
+    assert lineage(kw, local)["image"] == local
+    out = lineage(kw, ref)  # first seen as the layout: still titled with the name given now
+    assert (out["image"], out["aliases"]) == (ref, [local])
+    out = lineage(kw, f"docker://{ref}")  # another spelling of the same name is not an alias
+    assert (out["image"], out["aliases"]) == (f"docker://{ref}", [local])
+    table = kw("lineage", ref, "--insecure", "-q")
+    assert f"lineage of {ref} (level 1)" in table.stdout and f"also known as: {local}" in table.stdout
+    app = builder.child(debian, "names-app", "1", [make_layer([FileEntry("app/x", b"x\n")])], ["ADD x"], "x")
+    builder.write_image(tmp_path, app, base_annotations=False)
+    (parent,) = lineage(kw, f"oci:{tmp_path / app.name}:1")["ancestors"]
+    assert (parent["digest"], parent["name"], parent["aliases"]) == (digest, ref, [local])  # registry first

@@ -157,7 +157,7 @@ D = "sha256:" + "a" * 64
 )
 def test_registry_references(raw, registry, repo, tag, digest):
     ref = parse_reference(raw)
-    assert (ref.kind, ref.registry, ref.repository, ref.tag, ref.digest) == (
+    assert (ref.transport, ref.registry, ref.repository, ref.tag, ref.digest) == (
         "registry",
         registry,
         repo,
@@ -190,8 +190,8 @@ def test_oci_and_archive_references(tmp_path):
     archive = tmp_path / "a.tar"
     archive.write_bytes(b"")
     ref = parse_reference(f"docker-archive:{archive}:app:1")
-    assert (ref.kind, ref.path, ref.tag) == ("docker-archive", str(archive), "app:1")
-    assert parse_reference(f"dir:{tmp_path}").kind == "dir"
+    assert (ref.transport, ref.path, ref.tag) == ("docker-archive", str(archive), "app:1")
+    assert parse_reference(f"dir:{tmp_path}").transport == "dir"
 
 
 def test_push_help_renders():

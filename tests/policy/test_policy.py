@@ -12,7 +12,7 @@ from keelwatch.lineage.lineage import Ancestor, Lineage
 from keelwatch.oci.layout import tag_of_ref_name
 from keelwatch.policy.engine import evaluate
 from keelwatch.policy.loader import load_policy, parse_policy
-from keelwatch.policy.subject import PolicySubject, metadata_from_oci, split_ref
+from keelwatch.policy.subject import PolicySubject, metadata_from_oci
 from keelwatch.vulndb.findings import Finding, Kev, PackageRef
 from keelwatch.vulndb.severity import Severity
 
@@ -213,12 +213,6 @@ def test_bad_policies_are_rejected_with_line_and_reason(body: str, expected: str
     with pytest.raises(PolicyError) as info:
         parse_policy(HEAD + body)
     assert str(info.value).startswith(expected), str(info.value)
-
-
-def test_split_ref() -> None:
-    assert split_ref("reg:5000/base/debian:12@sha256:ab") == ("reg:5000", "base/debian", "12", "sha256:ab")
-    assert split_ref("debian:12") == ("docker.io", "library/debian", "12", None)
-    assert split_ref("localhost/x/y") == ("localhost", "x/y", None, None)
 
 
 def test_example_naming_reads_the_tag_a_local_layout_gives() -> None:

@@ -10,13 +10,14 @@ from keelwatch.app.lineage import FleetLineage
 from keelwatch.app.scanning import scan_and_store
 from keelwatch.compare.advice import Advice, BaseCandidate, advise_bases
 from keelwatch.config import load_settings
+from keelwatch.oci.reference import Reference
 from keelwatch.store.db import Store
 from keelwatch.store.scans import load_scan
 
 
 def advise_image(
     store: Store,
-    ref: str,
+    ref: str | Reference,
     *,
     platform: str = "linux/amd64",
     insecure: bool = False,

@@ -16,11 +16,12 @@ from pathlib import Path
 from keelwatch.app.catalogue import Catalogue
 from keelwatch.app.checks import check_scan
 from keelwatch.app.gate import EXIT_CANNOT_KNOW, GateOptions
-from keelwatch.app.scanning import is_registry_ref, scan_and_store
+from keelwatch.app.scanning import scan_and_store
 from keelwatch.config import load_settings
 from keelwatch.errors import KeelwatchError
 from keelwatch.governance.catalogue import CatalogueEntry
 from keelwatch.governance.workflow import Actor, check_permission
+from keelwatch.oci.reference import parse_reference
 from keelwatch.store.db import Store
 
 
@@ -58,7 +59,7 @@ def transition(
     if policy is not None and action == "approve":
         loaded = load_policy(policy)
         check_permission(action, actor, settings.expert_team)  # before the (long) scan
-        pinned = f"{entry.ref}@{entry.digest}" if is_registry_ref(entry.ref) else entry.ref
+        pinned = parse_reference(entry.ref).pinned(entry.digest)  # a registry ref pinned; a path as is
         stored = scan_and_store(store, pinned, platform=platform, insecure=insecure)
         found = stored.result.image.digest
         if found != entry.digest:

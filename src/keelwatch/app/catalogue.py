@@ -27,6 +27,7 @@ from keelwatch.governance.catalogue import (
 )
 from keelwatch.governance.workflow import Actor
 from keelwatch.model import ScanResult
+from keelwatch.oci.reference import Reference, as_reference
 from keelwatch.store import images
 from keelwatch.store.catalogue import CatalogueRepository, Change
 from keelwatch.store.db import Store
@@ -35,7 +36,9 @@ from keelwatch.store.images import TagSighting, TagSpan
 __all__ = ["Catalogue", "CatalogueError", "tag_sighting"]
 
 
-def tag_sighting(ref: str, digest: str, platform: str = "", seen_at: datetime | None = None) -> TagSighting:
+def tag_sighting(
+    ref: str | Reference, digest: str, platform: str = "", seen_at: datetime | None = None
+) -> TagSighting:
     """`ref` (a registry tag) pointed at `digest`, the image for `platform`, at `seen_at` (now)."""
     repository, tag = repository_of(ref)
     return TagSighting(repository, tag, platform_key(platform), digest, seen_at or now())
@@ -48,13 +51,16 @@ class Catalogue:
         self.entries = CatalogueRepository(store)
 
     # -- reading -----------------------------------------------------------------
-    def get(self, key: str) -> CatalogueEntry | None:
+    def get(self, key: str | Reference) -> CatalogueEntry | None:
         """By digest, or by reference (the most recently registered digest under it)."""
-        if key.startswith("sha256:") or "@" in key:
-            return self.entries.by_digest(key.rsplit("@", 1)[-1])
-        return self.entries.latest_under(*repository_of(key))
+        if isinstance(key, str) and key.startswith("sha256:"):
+            return self.entries.by_digest(key)
+        ref = as_reference(key)
+        if ref.digest:
+            return self.entries.by_digest(ref.digest)
+        return self.entries.latest_under(*repository_of(ref))
 
-    def require(self, key: str) -> CatalogueEntry:
+    def require(self, key: str | Reference) -> CatalogueEntry:
         entry = self.get(key)
         if entry is None:
             raise CatalogueError(
@@ -76,14 +82,14 @@ class Catalogue:
         entry = self.get(digest)
         return entry is not None and entry.state == workflow.APPROVED
 
-    def is_approved_tag(self, ref: str) -> bool:
+    def is_approved_tag(self, ref: str | Reference) -> bool:
         return self.entries.in_state_under(*repository_of(ref), workflow.APPROVED)
 
     # -- writing -----------------------------------------------------------------
     def register(
         self,
         scan: ScanResult,
-        ref: str,
+        ref: str | Reference,
         actor: Actor,
         fields: dict[str, Any] | None = None,
         scan_id: int | None = None,
@@ -91,6 +97,7 @@ class Catalogue:
         """Add the scanned image as a candidate: (entry, created). An existing digest is left alone."""
         workflow.check_permission("register", actor, self.expert_team)
         entry = new_entry(scan, ref, scan_id)
+        ref = entry.ref
         existing = self.entries.by_digest(entry.digest)
         if existing is not None:
             return existing, False
@@ -138,11 +145,13 @@ class Catalogue:
         return changed
 
     # -- tags over time ----------------------------------------------------------
-    def record_tag(self, ref: str, digest: str, seen_at: datetime | None = None, platform: str = "") -> bool:
+    def record_tag(
+        self, ref: str | Reference, digest: str, seen_at: datetime | None = None, platform: str = ""
+    ) -> bool:
         """Remember that `ref` pointed at `digest` (the image for `platform`); True when new."""
         return images.record_tag(self.store, tag_sighting(ref, digest, platform, seen_at))
 
-    def current_digest(self, ref: str, platform: str = "") -> str | None:
+    def current_digest(self, ref: str | Reference, platform: str = "") -> str | None:
         """What the tag pointed at most recently for `platform` (for any platform when empty)."""
         platforms = (platform_key(platform), "") if platform else ()
         return images.current_digest(self.store, *repository_of(ref), platforms)
@@ -151,5 +160,5 @@ class Catalogue:
         """tag -> current digest for `platform`, for every tag of `repository` (registry/repository)."""
         return images.current_digests(self.store, repository, (platform_key(platform), ""))
 
-    def tag_history(self, ref: str) -> list[TagSpan]:
+    def tag_history(self, ref: str | Reference) -> list[TagSpan]:
         return images.tag_history(self.store, *repository_of(ref))

@@ -12,12 +12,11 @@ from keelwatch.app.gate import EXIT_FINDINGS, EXIT_PASS, GateOptions, Verdict, j
 from keelwatch.app.lineage import FleetLineage
 from keelwatch.app.scanning import scan_and_store
 from keelwatch.config import load_settings
-from keelwatch.errors import KeelwatchError
 from keelwatch.model import ScanResult
-from keelwatch.oci.reference import Reference, parse_reference
+from keelwatch.oci.reference import Reference, as_reference, try_parse
 from keelwatch.policy.engine import PolicyReport, evaluate
 from keelwatch.policy.loader import Policy
-from keelwatch.policy.subject import PolicySubject, metadata_from_oci, split_ref
+from keelwatch.policy.subject import PolicySubject, metadata_from_oci
 from keelwatch.store.db import Store
 from keelwatch.vulndb.suppress import Suppressor
 
@@ -31,23 +30,17 @@ def parse_time(value: str | None) -> datetime | None:
         return None
 
 
-def is_base_ref(ref: str, namespace: str) -> bool:
+def is_base_ref(ref: Reference | None, namespace: str) -> bool:
     """Base images live under a namespace such as `base/` in the registry (configurable)."""
-    _, repository, _, _ = split_ref(ref)
+    if ref is None:
+        return False
+    repository = ref.repo_path
     return repository.startswith(namespace) or f"/{namespace}" in f"/{repository}"
-
-
-def _parsed(ref: str) -> Reference | None:
-    """The reference the user gave, parsed (it was scanned, so it parses; None keeps the rule honest)."""
-    try:
-        return parse_reference(ref)
-    except KeelwatchError:
-        return None
 
 
 def check_image(
     store: Store,
-    ref: str,
+    ref: str | Reference,
     policy: Policy,
     *,
     platform: str = "linux/amd64",
@@ -59,6 +52,7 @@ def check_image(
 ) -> CheckOutcome:
     """Scan `ref`, keep the scan, and evaluate `policy` on it."""
     catalogue = Catalogue(store, load_settings().expert_team)
+    ref = as_reference(ref)
     stored = scan_and_store(store, ref, platform=platform, insecure=insecure, progress=progress)
     return check_scan(
         store,
@@ -74,7 +68,7 @@ def check_image(
 
 def check_scan(
     store: Store,
-    ref: str,
+    ref: Reference,
     result: ScanResult,
     policy: Policy,
     catalogue: Catalogue,
@@ -105,13 +99,12 @@ def check_scan(
         base_created = base_created or parse_time(
             fleet.known[parent.key].annotations.get("org.opencontainers.image.created")
         )
-    parsed = _parsed(ref)
     subject = PolicySubject(
-        ref=ref,
-        tag=(parsed.tag if parsed else None) or result.image.tag,
-        local=parsed is not None and parsed.kind != "registry",
+        ref=ref.raw,
+        tag=ref.tag or result.image.tag,
+        local=ref.transport.is_local,
         digest=result.image.digest,
-        is_base=entry is not None or is_base_ref(result.image.ref, namespace),
+        is_base=entry is not None or is_base_ref(try_parse(result.image.ref), namespace),
         lineage=lineage,
         metadata=metadata_from_oci(result.image.annotations, result.image.labels, extra),
         findings=found.active,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from keelwatch.app.findings import ImageFindings
 from keelwatch.model import ScanResult
+from keelwatch.oci.reference import Reference, as_reference
 from keelwatch.vulndb.suppress import Suppressor
 
 
@@ -22,7 +23,7 @@ class ImageScan:
 
 
 def scan_image(
-    ref: str,
+    ref: str | Reference,
     *,
     platform: str = "linux/amd64",
     insecure: bool = False,
@@ -36,6 +37,7 @@ def scan_image(
     """Scan `ref`; keep it in the store (for rescans and lineage) unless `keep` is False; match it."""
     from keelwatch.scan import scan_reference
 
+    ref = as_reference(ref)  # parsed once: a bad reference fails before the store is opened
     options = {"platform": platform, "insecure": insecure, "use_cache": use_cache, "progress": progress}
     if not keep and not match:  # packages only: the store is not even opened
         return ImageScan(scan_reference(ref, **options), None)  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from keelwatch.governance.catalogue import repository_of
 from keelwatch.governance.workflow import Actor
 from keelwatch.model import ScanResult
 from keelwatch.oci.image import DEFAULT_PLATFORM
-from keelwatch.oci.reference import parse_registry_reference
+from keelwatch.oci.reference import canonical_name, parse_registry_reference
 from keelwatch.oci.registry import RegistryClient
 from keelwatch.oci.resolve import CONFIG_TYPES, INDEX_TYPES, MANIFEST_TYPES, parse_json, select_manifest
 from keelwatch.store import images
@@ -138,6 +138,7 @@ class _Seen:
 
     def add_name(self, digest: str, ref: str) -> None:
         """A known image seen under one more name: lineage shows names, and outdated-base checks need them."""
+        ref = canonical_name(ref)  # as app.lineage records names
         if ref in self.refs.get(digest, ()):
             return
         if digest not in self.known:
@@ -218,7 +219,7 @@ def sync_registry(
         total = sum(len(t) for t in tags.values())
         done = 0
         for repo, repo_tags in tags.items():
-            current = catalogue.current_digests(repository_of(f"{host}/{repo}:latest")[0], platform)
+            current = catalogue.current_digests(_repository_key(host, repo), platform)
             for tag, top in zip(repo_tags, _heads(client, repo, repo_tags), strict=True):
                 tag_ref = f"{host}/{repo}:{tag}"
                 if progress is not None:
@@ -297,6 +298,15 @@ def _heads(client: RegistryClient, repo: str, tags: list[str]) -> list[str | Non
         return [head(t) for t in tags]
     with ThreadPoolExecutor(max_workers=HEAD_WORKERS) as pool:
         return list(pool.map(head, tags))
+
+
+def _repository_key(host: str, repo: str) -> str:
+    """The catalogue key of a listed repository; a name the registry should never have listed
+    keys nothing (each of its tags then fails alone, with the parser's reason)."""
+    try:
+        return repository_of(parse_registry_reference(f"{host}/{repo}"))[0]
+    except KeelwatchError:
+        return ""
 
 
 def _register(catalogue: Catalogue, seen: _Seen, outcome: TagOutcome, actor: Actor) -> bool:

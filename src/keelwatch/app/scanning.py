@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from keelwatch.app.catalogue import tag_sighting
 from keelwatch.app.lineage import image_facts
 from keelwatch.model import ScanResult
+from keelwatch.oci.reference import Reference, Transport, as_reference, try_parse
 from keelwatch.store.db import Store
 from keelwatch.store.scan_record import save_scan_record
 
@@ -20,22 +21,21 @@ class StoredScan:
     result: ScanResult
 
 
-def is_registry_ref(ref: str) -> bool:
-    return not ref.startswith(("oci:", "docker-archive:", "dir:"))
+def keep_scan(store: Store, result: ScanResult, platform: str = "", ref: Reference | None = None) -> int:
+    """Save a scan with its lineage facts and, for a registry tag, where the tag points: all or nothing.
 
-
-def keep_scan(store: Store, result: ScanResult, platform: str = "") -> int:
-    """Save a scan with its lineage facts and, for a registry tag, where the tag points: all or nothing."""
-    ref = result.image.ref
+    Local sources have no tag history, and a digest-pinned reference says nothing about a tag.
+    """
+    ref = ref or try_parse(result.image.ref)
     tag = None
-    if is_registry_ref(ref) and result.image.digest and "@" not in ref:
+    if ref is not None and ref.transport is Transport.REGISTRY and ref.digest is None and result.image.digest:
         tag = tag_sighting(ref, result.image.digest, result.image.platform or platform)
     return save_scan_record(store, result, image_facts(result), tag)
 
 
 def scan_and_store(
     store: Store,
-    ref: str,
+    ref: str | Reference,
     *,
     platform: str = "linux/amd64",
     insecure: bool = False,
@@ -45,5 +45,6 @@ def scan_and_store(
     """Scan `ref`, save the result with its lineage facts; registry tags are recorded over time."""
     from keelwatch.scan import scan_reference
 
+    ref = as_reference(ref)
     result = scan_reference(ref, platform=platform, insecure=insecure, use_cache=use_cache, progress=progress)
-    return StoredScan(keep_scan(store, result, platform), result)
+    return StoredScan(keep_scan(store, result, platform, ref), result)

@@ -89,6 +89,8 @@ def lineage(
         table.add_row(*(row if notes else row[:5]))
     with table_console(output) as out:
         out.print(table)
+        if result.aliases:
+            out.print(cell("also known as:"), cell(", ".join(result.aliases)))
         for note in result.notes:
             out.print(cell("note:", "yellow"), cell(note))
 

@@ -23,7 +23,9 @@ FORMATS = ("table", "json", "cyclonedx", "spdx", "sarif")
 
 def scan(
     ref: str = typer.Argument(
-        ..., metavar="REF", help="oci:PATH[:TAG], docker-archive:PATH, dir:PATH or a registry reference"
+        ...,
+        metavar="REF",
+        help="oci:PATH[:TAG], oci-archive:PATH, docker-archive:PATH, dir:PATH, a local PATH or registry ref",
     ),
     fmt: str = typer.Option(
         "table",

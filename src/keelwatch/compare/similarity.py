@@ -14,7 +14,7 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from keelwatch.model import ScanResult
-from keelwatch.policy.subject import split_ref
+from keelwatch.oci.reference import try_parse
 
 
 @dataclass(slots=True)
@@ -68,7 +68,8 @@ def similar_images(
         names = {(p.type, p.name) for p in scan.packages}
         versions = {(p.type, p.name, p.version) for p in scan.packages}
         os_key = (scan.image.os.id, scan.image.os.version_id)
-        _, repository, _, _ = split_ref(scan.image.ref)
+        ref = try_parse(scan.image.ref)
+        repository = ref.repo_path if ref is not None else scan.image.ref
         prepared.append((scan, names, versions, os_key, repository.rsplit("/", 1)[-1]))
     pairs: list[SimilarPair] = []
     for i, (sa, na, va, osa, ra) in enumerate(prepared):

@@ -16,7 +16,8 @@ from keelwatch.errors import KeelwatchError
 from keelwatch.governance import workflow
 from keelwatch.governance.workflow import Actor
 from keelwatch.model import ScanResult
-from keelwatch.policy.subject import OCI_METADATA_KEYS, split_ref
+from keelwatch.oci.reference import Reference, as_reference
+from keelwatch.policy.subject import OCI_METADATA_KEYS
 
 EDITABLE = ("maintainer", "owning_team", "support_status", "eol_date", "notes")
 REASON_REQUIRED = frozenset({"reject", "deprecate", "revoke"})
@@ -30,13 +31,14 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def repository_of(ref: str) -> tuple[str, str]:
-    """("registry/repository", "tag") of a reference: THE key of catalogue entries and tag history.
+def repository_of(ref: str | Reference) -> tuple[str, str]:
+    """(canonical repository, tag) of a reference: THE key of catalogue entries and tag history.
 
-    Every spelling of one image must give one key; this is the only place it is computed.
+    Every spelling of one image gives one key (`docker.io/library/debian`, `12` for `debian:12`,
+    `index.docker.io/library/debian:12`, `docker://debian:12`…); this is the only place it is computed.
     """
-    registry, repository, tag, _ = split_ref(ref)
-    return f"{registry}/{repository}", tag or ""
+    parsed = as_reference(ref)
+    return parsed.name, parsed.tag or ""
 
 
 def platform_key(platform: str) -> str:
@@ -94,8 +96,9 @@ class AuditRecord:
     id: int | None = None  # given by the store
 
 
-def new_entry(scan: ScanResult, ref: str, scan_id: int | None = None) -> CatalogueEntry:
+def new_entry(scan: ScanResult, ref: str | Reference, scan_id: int | None = None) -> CatalogueEntry:
     """A candidate entry for a scanned image, its metadata read from annotations and labels."""
+    ref = as_reference(ref)
     digest = scan.image.digest or scan.image.config_digest
     if not digest:
         raise CatalogueError(
@@ -106,7 +109,7 @@ def new_entry(scan: ScanResult, ref: str, scan_id: int | None = None) -> Catalog
     at = now()
     return CatalogueEntry(
         digest=digest,
-        ref=ref,
+        ref=ref.raw,
         repository=repository,
         tag=tag,
         state=workflow.CANDIDATE,

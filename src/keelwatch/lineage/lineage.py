@@ -40,6 +40,11 @@ class KnownImage:
     def display_name(self) -> str:
         return self.refs[0] if self.refs else self.key
 
+    @property
+    def aliases(self) -> list[str]:
+        """Its other names: the same digest seen under other references."""
+        return list(self.refs[1:])
+
     def base_annotation(self) -> tuple[str | None, str | None]:
         """(base name, base digest) from manifest annotations, else config labels."""
         name = self.annotations.get(BASE_NAME) or self.labels.get(BASE_NAME)
@@ -59,12 +64,14 @@ class Ancestor:
     layer_count: int | None  # how many of the image's layers this level's chain covers
     outdated: bool = False  # its tag now points at another digest
     current_digest: str | None = None  # what its tag points at now, when outdated
+    aliases: list[str] = field(default_factory=list)  # its other names
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "level": self.level,
             "digest": self.key,
             "name": self.name,
+            "aliases": list(self.aliases),
             "source": self.source,
             "scanned": self.scanned,
             "layer_count": self.layer_count,
@@ -82,6 +89,7 @@ class Lineage:
     level: int  # this image's own level
     layer_levels: list[int]  # for every layer of the image, the level that added it
     notes: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)  # the image's other names (same digest)
 
     @property
     def parent(self) -> Ancestor | None:
@@ -109,6 +117,7 @@ class Lineage:
     def to_dict(self) -> dict[str, Any]:
         return {
             "image": self.image,
+            "aliases": list(self.aliases),
             "level": self.level,
             "ancestors": [a.to_dict() for a in self.ancestors],
             "layer_levels": list(self.layer_levels),
@@ -143,6 +152,7 @@ def resolve_lineage(
                 source="layers",
                 scanned=True,
                 layer_count=len(ancestor.diff_ids),
+                aliases=ancestor.aliases,
             )
         )
     _apply_annotation(image, known, ancestors, notes)
@@ -151,6 +161,7 @@ def resolve_lineage(
     level = len(ancestors) + 1
     return Lineage(
         image=image.display_name,
+        aliases=image.aliases,
         ancestors=ancestors,
         level=level,
         layer_levels=_layer_levels(len(image.diff_ids), ancestors, level),
@@ -167,7 +178,8 @@ def _apply_annotation(
         return
     parent = ancestors[-1] if ancestors else None
     if parent is not None and digest and parent.key == digest:
-        if name:
+        if name and name != parent.name:
+            parent.aliases = [n for n in (parent.name, *parent.aliases) if n != name]
             parent.name = name
         return
     if parent is not None and digest and parent.key != digest:

@@ -22,7 +22,7 @@ from keelwatch.oci.image import (
     MT_OCI_LAYER_ZSTD,
     Image,
 )
-from keelwatch.oci.reference import Reference, parse_reference
+from keelwatch.oci.reference import Reference, Transport
 from keelwatch.oci.resolve import CONFIG_LIMIT, MANIFEST_LIMIT, image_from_manifest, parse_json
 from keelwatch.oci.schema import ARCHIVE_MANIFEST, CONFIG, load_json, validate
 from keelwatch.oci.tararchive import FILE, TarArchive, safe_name
@@ -40,6 +40,17 @@ class DockerArchiveSource(TarArchive):
 
     def register(self, digest: str, name: str) -> None:
         self._by_digest[digest] = name
+
+    def register_blobs(self) -> None:
+        """Address every `blobs/ALGO/HEX` member by its digest (OCI archives, newer docker saves)."""
+        for path in self.members:
+            parts = path.lstrip("/").split("/")
+            if len(parts) == 3 and parts[0] == "blobs":
+                try:
+                    parse_digest(f"{parts[1]}:{parts[2]}")
+                except ImageSourceError:
+                    continue
+                self.register(f"{parts[1]}:{parts[2]}", "/".join(parts))
 
     def open_blob(self, digest: str, size: int | None = None) -> BinaryIO:
         name = self._by_digest.get(digest)
@@ -109,10 +120,21 @@ def _select_entry(entries: list[Any], tag: str | None, where: str) -> dict[str, 
     raise ImageSourceError(f"{where}: no image tagged {tag!r} (tags: {', '.join(tags) or 'none'})")
 
 
-def open_docker_archive(ref: Reference | str) -> Image:
+def archive_transport(path: str) -> Transport:
+    """Which kind of image tarball a file is, by its members (a bare path names no transport)."""
+    members = TarArchive(path, "image archive").members
+    if "/manifest.json" in members:
+        return Transport.DOCKER_ARCHIVE
+    if "/index.json" in members:
+        return Transport.OCI_ARCHIVE
+    raise ImageSourceError(
+        f"{path} is a tar file but not an image archive (no manifest.json or index.json): "
+        "create one with `docker save` or `podman save --format oci-archive`"
+    )
+
+
+def open_docker_archive(ref: Reference) -> Image:
     """Resolve a docker-save tarball to an Image with a synthesised Docker v2 manifest."""
-    if isinstance(ref, str):
-        ref = parse_reference(ref if ref.startswith("docker-archive:") else f"docker-archive:{ref}")
     assert ref.path is not None
     source = DockerArchiveSource(ref.path)
     try:

@@ -1,4 +1,5 @@
-"""`oci:PATH[:TAG]` — images in an OCI image layout directory (index.json + blobs/).
+"""`oci:PATH[:TAG]` and `oci-archive:PATH[:TAG]` — images in an OCI image layout (index.json + blobs/),
+as a directory or as a tar of one.
 
 The tag is looked up in index.json via `org.opencontainers.image.ref.name` (a bare
 tag, or a full name ending in `:TAG`); nested indexes and platform selection are
@@ -9,15 +10,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from keelwatch.errors import ImageSourceError
 from keelwatch.oci.image import DEFAULT_PLATFORM, MT_OCI_INDEX, Image
-from keelwatch.oci.reference import Reference, parse_reference
+from keelwatch.oci.reference import Reference
 from keelwatch.oci.resolve import MANIFEST_LIMIT, image_from_descriptor, parse_json, select_manifest
 from keelwatch.oci.safefile import file_size, open_regular, read_regular
 from keelwatch.oci.schema import INDEX, validate
 from keelwatch.oci.verify import VerifyingReader, parse_digest, read_verified
+
+if TYPE_CHECKING:
+    from keelwatch.oci.archive import DockerArchiveSource
 
 REF_NAME = "org.opencontainers.image.ref.name"
 
@@ -56,10 +60,18 @@ class OciLayoutSource:
     def index(self) -> dict[str, Any]:
         path = self.path / "index.json"
         data = read_regular(path, MANIFEST_LIMIT, str(path))  # refused by size before reading
-        return validate(parse_json(data, str(path), MANIFEST_LIMIT), INDEX, str(path))
+        return parse_index(data, str(path))
 
     def close(self) -> None:
         return None
+
+
+def parse_index(data: bytes, where: str) -> dict[str, Any]:
+    """A layout's index.json (from a directory or an archive), checked before use."""
+    doc = validate(parse_json(data, where, MANIFEST_LIMIT), INDEX, where)
+    if doc.get("mediaType") not in (None, MT_OCI_INDEX):
+        raise ImageSourceError(f"{where} has media type {doc.get('mediaType')}")
+    return doc
 
 
 def tag_of(desc: dict[str, Any]) -> str | None:
@@ -103,15 +115,37 @@ def find_tagged(index: dict[str, Any], tag: str | None, where: str, platform: st
     )
 
 
-def open_layout(ref: Reference | str, *, platform: str = DEFAULT_PLATFORM) -> Image:
+def open_layout(ref: Reference, *, platform: str = DEFAULT_PLATFORM) -> Image:
     """Resolve `oci:PATH[:TAG]` to an Image whose layers read from the layout."""
-    if isinstance(ref, str):
-        ref = parse_reference(ref if ref.startswith("oci:") else f"oci:{ref}")
     assert ref.path is not None
     source = OciLayoutSource(ref.path)
-    index = source.index()
-    if index.get("mediaType") not in (None, MT_OCI_INDEX):
-        raise ImageSourceError(f"{ref.path}/index.json has media type {index.get('mediaType')}")
+    return _tagged_image(ref, source.index(), source, platform)
+
+
+def open_oci_archive(ref: Reference, *, platform: str = DEFAULT_PLATFORM) -> Image:
+    """Resolve `oci-archive:PATH[:TAG]`: the layout is read inside the tar, never unpacked.
+
+    The tar is read by the docker-archive reader (keelwatch.oci.tararchive: regular members
+    only, safe names, a layer's bounds), so an OCI archive is as hostile-proof as a docker archive.
+    """
+    from keelwatch.oci.archive import DockerArchiveSource
+
+    assert ref.path is not None
+    source = DockerArchiveSource(ref.path)
+    try:
+        source.register_blobs()
+        index = parse_index(source.read_member("index.json", MANIFEST_LIMIT), f"{ref.path}: index.json")
+        return _tagged_image(ref, index, source, platform)
+    except BaseException:
+        source.close()
+        raise
+
+
+def _tagged_image(
+    ref: Reference, index: dict[str, Any], source: OciLayoutSource | DockerArchiveSource, platform: str
+) -> Image:
+    """The image `ref` names in a layout's index, from a directory or an archive alike."""
+    assert ref.path is not None
     desc = find_tagged(index, ref.tag, ref.path, platform)
     image = image_from_descriptor(ref.raw, desc, source.read_blob, platform, source=source)
     # The tag lives in index.json, not in the manifest: kept so that a policy checks the tag the

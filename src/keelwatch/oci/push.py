@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 from keelwatch.errors import ImageSourceError
 from keelwatch.oci.image import DEFAULT_PLATFORM, MT_OCI_MANIFEST, Image
 from keelwatch.oci.layout import OciLayoutSource, find_tagged
-from keelwatch.oci.reference import Reference, parse_reference
+from keelwatch.oci.reference import Reference, Transport, as_reference, parse_reference
 from keelwatch.oci.registry import CHUNK, RegistryClient, RegistryImageSource
 from keelwatch.oci.resolve import INDEX_TYPES, MANIFEST_LIMIT, MAX_INDEX_DEPTH, descriptor, parse_json
 
@@ -67,8 +67,8 @@ class _Pusher:
 
 
 def _destination(dest: str | Reference, default_tag: str | None) -> Reference:
-    ref = parse_reference(dest) if isinstance(dest, str) else dest
-    if ref.kind != "registry":
+    ref = as_reference(dest)
+    if ref.transport is not Transport.REGISTRY:
         raise ImageSourceError(f"push destination must be a registry reference, not {ref.raw!r}")
     if ref.digest:
         raise ImageSourceError(f"push destination {ref.raw!r} must name a tag, not a digest")
@@ -87,8 +87,8 @@ def push_layout(
     client: RegistryClient | None = None,
 ) -> PushResult:
     """Push `oci:PATH[:TAG]` (an image or a whole multi-arch index) to `dest`."""
-    src_ref = parse_reference(source) if isinstance(source, str) else source
-    if src_ref.kind != "oci":
+    src_ref = as_reference(source)
+    if src_ref.transport is not Transport.OCI_LAYOUT:
         raise ImageSourceError(f"push_layout needs an oci: reference, not {src_ref.raw!r}")
     assert src_ref.path is not None
     layout = OciLayoutSource(src_ref.path)
@@ -172,13 +172,13 @@ def push_image(
 ) -> PushResult:
     """`keelwatch push`: whole layouts for `oci:`, else resolve the image and copy it."""
     ref = parse_reference(source)
-    if ref.kind == "oci":
+    if ref.transport is Transport.OCI_LAYOUT:
         return push_layout(ref, dest, insecure=insecure, platform=platform)
-    if ref.kind == "dir":
+    if ref.transport is Transport.DIR:
         raise ImageSourceError(f"{source}: a dir: source is not an image and cannot be pushed")
     from keelwatch.oci.resolve import open_image
 
-    image = open_image(source, platform=platform, insecure=insecure)
+    image = open_image(ref, platform=platform, insecure=insecure)
     try:
         return copy_image(image, dest, insecure=insecure)
     finally:

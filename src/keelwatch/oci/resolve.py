@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keelwatch.errors import ImageSourceError
 from keelwatch.model import LayerInfo
@@ -38,6 +38,10 @@ from keelwatch.oci.schema import (
 from keelwatch.oci.verify import parse_digest
 
 __all__ = ["CONFIG_LIMIT", "MANIFEST_LIMIT"]  # re-exported: sources import the limits from here
+
+if TYPE_CHECKING:
+    from keelwatch.oci.reference import Reference
+
 MAX_INDEX_DEPTH = 4
 INDEX_TYPES = frozenset({MT_OCI_INDEX, MT_DOCKER_LIST})
 MANIFEST_TYPES = frozenset({MT_OCI_MANIFEST, MT_DOCKER_MANIFEST})
@@ -210,24 +214,28 @@ def image_from_descriptor(
     raise ImageSourceError(f"{ref}: image indexes nested deeper than {MAX_INDEX_DEPTH}")
 
 
-def open_image(ref: str, *, platform: str = DEFAULT_PLATFORM, insecure: bool = False) -> Image:
-    """Resolve any `oci:`, `docker-archive:` or registry reference to an Image."""
-    from keelwatch.oci.reference import parse_reference
+def open_image(ref: str | Reference, *, platform: str = DEFAULT_PLATFORM, insecure: bool = False) -> Image:
+    """Resolve an OCI layout, OCI archive, docker archive or registry reference to an Image."""
+    from keelwatch.oci.reference import Transport, as_reference
 
-    parsed = parse_reference(ref)
+    parsed = as_reference(ref)
     parse_platform(platform)
-    if parsed.kind == "oci":
+    if parsed.transport is Transport.OCI_LAYOUT:
         from keelwatch.oci.layout import open_layout
 
         return open_layout(parsed, platform=platform)
-    if parsed.kind == "docker-archive":
+    if parsed.transport is Transport.OCI_ARCHIVE:
+        from keelwatch.oci.layout import open_oci_archive
+
+        return open_oci_archive(parsed, platform=platform)
+    if parsed.transport is Transport.DOCKER_ARCHIVE:
         from keelwatch.oci.archive import open_docker_archive
 
         return open_docker_archive(parsed)
-    if parsed.kind == "registry":
+    if parsed.transport is Transport.REGISTRY:
         from keelwatch.oci.registry import open_registry_image
 
         return open_registry_image(parsed, platform=platform, insecure=insecure)
     raise ImageSourceError(
-        f"{ref}: {parsed.kind}: sources have no manifest; the scan engine reads them directly"
+        f"{parsed.raw}: {parsed.transport}: sources have no manifest; the scan engine reads them directly"
     )

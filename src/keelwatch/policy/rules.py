@@ -12,8 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from keelwatch.oci.reference import try_parse
 from keelwatch.policy.naming import matches_template
-from keelwatch.policy.subject import ApprovalView, PolicySubject, split_ref
+from keelwatch.policy.subject import ApprovalView, PolicySubject
 from keelwatch.vulndb.findings import Finding
 from keelwatch.vulndb.severity import Level
 
@@ -65,12 +66,15 @@ def required_metadata(subject: PolicySubject, params: dict[str, Any], _: Approva
 
 
 def naming(subject: PolicySubject, params: dict[str, Any], _: ApprovalView) -> Outcome:
-    registry, repository, tag, _digest = split_ref(subject.ref)
+    ref = try_parse(subject.ref)
+    if ref is None:
+        return False, f"{subject.ref!r} is not a valid image reference: name images host/repo:tag"
+    tag, _digest = ref.tag, ref.digest
     if subject.local:  # a path has no repository name, and its `:` says nothing about a tag
         tag, _digest = None, None
     tag = subject.tag or tag
     problems: list[str] = []
-    full_repo = f"{registry}/{repository}"
+    full_repo = ref.name
     if subject.local:
         pass  # checked when the image is pushed and checked under its registry name
     elif (template := params.get("repository")) and not matches_template(template, full_repo):

@@ -69,17 +69,3 @@ def metadata_from_oci(
         merged.setdefault(key, value)
     merged.update({k: v for k, v in (extra or {}).items() if v})
     return merged
-
-
-def split_ref(ref: str) -> tuple[str, str, str | None, str | None]:
-    """(registry, repository, tag, digest) of a reference such as `reg:5000/base/debian:12@sha256:…`."""
-    name, _, digest = ref.partition("@")
-    tag = None
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > slash:
-        name, tag = name[:colon], name[colon + 1 :]
-    first, _, rest = name.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return first, rest, tag, digest or None
-    return "docker.io", name if rest else f"library/{name}", tag, digest or None

@@ -23,6 +23,7 @@ from packageurl import PackageURL
 
 from keelwatch import __version__ as keelwatch_version
 from keelwatch.model import Package, ScanResult
+from keelwatch.oci.reference import image_name
 from keelwatch.sbom.licenses import is_expression, spdx_id
 from keelwatch.vulndb.severity import Level
 
@@ -85,7 +86,7 @@ def image_component(result: ScanResult) -> Component:
         props.append(Property(name="keelwatch:image:configDigest", value=img.config_digest))
     for i, layer in enumerate(img.layers):
         props.append(Property(name=f"keelwatch:image:layer:{i}:diffID", value=layer.diff_id))
-    name = img.ref.split(":", 1)[1] if img.ref.startswith(("oci:", "docker-archive:", "dir:")) else img.ref
+    name = image_name(img.ref)
     return Component(
         name=name,
         version=img.digest or img.config_digest or "",

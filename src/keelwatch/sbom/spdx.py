@@ -18,6 +18,7 @@ from typing import Any
 
 from keelwatch import __version__ as keelwatch_version
 from keelwatch.model import Package, ScanResult
+from keelwatch.oci.reference import image_name
 from keelwatch.sbom.licenses import is_expression, license_ref, spdx_id
 
 NOASSERTION = "NOASSERTION"
@@ -81,7 +82,7 @@ def build_document(result: ScanResult, created: datetime | None = None) -> dict[
     created = created or datetime.now(UTC)
     extracted: dict[str, str] = {}
     image_id = "SPDXRef-Image"
-    name = img.ref.split(":", 1)[1] if img.ref.startswith(("oci:", "docker-archive:", "dir:")) else img.ref
+    name = image_name(img.ref)
     image_pkg: dict[str, Any] = {
         "name": name,
         "SPDXID": image_id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keelwatch.catalog.base import Cataloger, FileResult
 from keelwatch.errors import KeelwatchError, LayerError
@@ -23,6 +23,9 @@ from keelwatch.scan.aliases import CandidateMatcher, apply, plan, second_pass_ta
 from keelwatch.scan.cache import LayerCache, cataloger_signature
 from keelwatch.scan.globs import PathMatcher
 from keelwatch.scan.merge import LayerCatalogue, merge_layers, visible_symlinks
+
+if TYPE_CHECKING:
+    from keelwatch.oci.reference import Reference
 
 Progress = Callable[[int, int, int], None]
 # Bytes of matched file content kept per layer so hardlinks to them can be parsed too.
@@ -369,7 +372,7 @@ def _restore_attribution(packages: list[Package], before: dict[str, list[Package
 
 
 def scan_reference(
-    ref: str,
+    ref: str | Reference,
     *,
     platform: str = "linux/amd64",
     insecure: bool = False,
@@ -377,11 +380,15 @@ def scan_reference(
     progress: Progress | None = None,
     catalogers: Sequence[Cataloger] | None = None,
 ) -> ScanResult:
-    """Resolve `ref` (`dir:PATH`, `oci:`, `docker-archive:` or a registry reference) and scan it."""
-    if ref.startswith("dir:"):
+    """Resolve `ref` (any transport of `keelwatch.oci.reference`) and scan it."""
+    from keelwatch.oci.reference import Transport, as_reference
+
+    ref = as_reference(ref)
+    if ref.transport is Transport.DIR:
         from keelwatch.oci.dirsource import open_dir
 
-        image = open_dir(ref[4:])
+        assert ref.path is not None
+        image = open_dir(ref.path)
         cache = None
     else:
         from keelwatch.oci.resolve import open_image
