@@ -99,6 +99,8 @@ def construct_yaml(
         return (loader or yaml.SafeLoader)("").construct_document(node)
     except (RecursionError, yaml.YAMLError) as exc:
         raise _yaml_error(exc, source, error) from None
+    except (ValueError, OverflowError) as exc:  # a scalar its tag cannot hold: `2020-13-45`, 5,000 digits
+        raise error(f"{source}: invalid YAML value: {exc}") from None
 
 
 def _yaml_error(exc: Exception, source: str, error: type[KeelwatchError]) -> KeelwatchError:

@@ -218,3 +218,22 @@ def test_policy_of_the_wrong_shape(text: str, tmp_path: Path, hostile) -> None: 
     policy = _write(tmp_path / "policy.yaml", text)
     line = hostile("check", "oci:/nonexistent", "--policy", str(policy))
     assert str(policy) in line
+
+
+@pytest.mark.parametrize(
+    ("flag", "text"),
+    [
+        ("--ignore-file", "ignore:\n  - id: CVE-1\n    expires: 2020-13-45\n"),
+        ("--ignore-file", "ignore:\n  - id: CVE-1\n    reason: " + "9" * 5000 + "\n"),
+        ("--policy", "name: x\nrules: []\nversion: " + "9" * 5000 + "\n"),
+        ("--policy", "name: x\nrules: []\ncreated: !!timestamp 2024-02-30\n"),
+    ],
+)
+def test_yaml_scalar_its_type_cannot_hold(flag: str, text: str, image: Path, tmp_path: Path, hostile) -> None:  # type: ignore[no-untyped-def]
+    """A date with month 13 or an integer of 5,000 digits: PyYAML raises ValueError while building."""
+    path = _write(tmp_path / "doc.yaml", text)
+    command = (
+        ["check", f"oci:{image}"] if flag == "--policy" else ["scan", f"oci:{image}", "-q", "--no-store"]
+    )
+    line = hostile(*command, flag, str(path))
+    assert str(path) in line and "invalid YAML value" in line
