@@ -223,18 +223,10 @@ def similar(
     fmt: Format = "table",
 ) -> None:
     """Near-duplicate base images in the catalogue: merge candidates, with their differences."""
-    from keelwatch.compare.similarity import similar_images
-    from keelwatch.store.scans import load_scan
+    from keelwatch.app.similar import similar_bases
 
     with opened_store() as store:
-        entries = [e for e in catalogue(store).list() if e.state in ("candidate", "approved") and e.scan_id]
-        scans = []
-        for e in entries:
-            scan = load_scan(store, e.scan_id)
-            if scan is not None:
-                scan.image.ref = e.ref
-                scans.append(scan)
-    pairs = similar_images(scans, threshold)
+        pairs = similar_bases(store, catalogue(store), threshold)
     if fmt == "json":
         write_output(dump_json([p.to_dict() for p in pairs]), None)
         return
