@@ -97,3 +97,12 @@ def test_endless_line_in_epss_is_skipped(tmp_path: Path, keelwatch_home: Path) -
     code, out, err = _update(tmp_path / "mirror", "epss", keelwatch_home, "--show-skipped")
     assert code == 0, err[-2000:]
     assert "2 records" in out and "longer than" in out
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://"])
+def test_mirror_url_that_is_not_a_url_is_one_line(url: str, keelwatch_home: Path) -> None:
+    proc = run_cli("db", "update", "--from", url, "-q", home=keelwatch_home, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --from {url}: not a valid URL"), proc.stderr
+    assert proc.stdout == ""

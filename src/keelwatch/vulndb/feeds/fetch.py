@@ -103,6 +103,8 @@ class Fetcher:
         workdir.mkdir(parents=True, exist_ok=True)
         self._tmp = Path(tempfile.mkdtemp(prefix="feeds-", dir=workdir))
         self._client: httpx.Client | None = None
+        if self.is_url:
+            _check_mirror_url(str(mirror))
         if mirror and not self.is_url and not Path(mirror).is_dir():
             if Path(mirror).is_file():
                 return  # a single document (osv only); sources decide
@@ -231,6 +233,17 @@ class Fetcher:
             last_modified=last_modified,
             snapshot=_http_date_to_iso(last_modified) or fetched_at,
         )
+
+
+def _check_mirror_url(url: str) -> None:
+    """A `--from` URL httpx and urllib can both use, with a host: one line now, not one per feed later."""
+    try:
+        host = urlsplit(url).hostname
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise FeedError(f"--from {url}: not a valid URL: {exc}") from None
+    if not host:
+        raise FeedError(f"--from {url}: not a valid URL: no host")
 
 
 def _first_line(exc: BaseException) -> str:
