@@ -164,6 +164,9 @@ class ScanResult:
     # The vulnerability data the findings were matched against and its coverage of each
     # ecosystem of the image (keelwatch.vulndb.coverage.Coverage.to_dict()), when matched.
     vulnerability_data: dict[str, Any] | None = None
+    # Why the package set may miss packages: a bound of the scan was hit (keelwatch.scan.engine
+    # Budget). Empty for a complete scan. A gate cannot judge what was not catalogued.
+    incomplete: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -175,6 +178,8 @@ class ScanResult:
             data["lineage"] = self.lineage
         if self.vulnerability_data is not None:
             data["vulnerability_data"] = self.vulnerability_data
+        if self.incomplete:
+            data["incomplete"] = list(self.incomplete)
         return data
 
     @classmethod
@@ -185,4 +190,5 @@ class ScanResult:
             warnings=list(data.get("warnings", [])),
             lineage=data.get("lineage"),
             vulnerability_data=data.get("vulnerability_data"),
+            incomplete=[str(r) for r in data.get("incomplete") or []],
         )

@@ -51,3 +51,25 @@ def test_long_symlink_flood_is_bounded_and_said(tmp_path, keelwatch_home, real_s
     assert len([p for p in out["packages"] if p["type"] == "deb"]) > 10
     assert any("later symlinks not resolved" in w for w in out["warnings"]), out["warnings"][:5]
     assert any("longer than PATH_MAX" in w for w in out["warnings"])
+
+
+def test_a_scan_that_hit_a_limit_fails_the_gate_closed(tmp_path, keelwatch_home, real_status) -> None:
+    """Packages past the per-image bound were never looked at: the gate cannot vouch for the image
+    (exit 3, `incomplete` in the result) unless the user accepts it with --allow-incomplete."""
+    limit = DEFAULT_LIMITS.max_catalogued_files
+    flood = [
+        FileEntry(f"app/p{i}/package.json", b'{"name": "p", "version": "1.0.0"}') for i in range(limit + 1)
+    ]
+    layout = tmp_path / "flood"
+    write_oci_layout(layout, [make_layer([FileEntry(STATUS, real_status)]), make_layer(flood)], tag="t")
+    bundle = Path(__file__).resolve().parents[2] / "examples" / "data"
+    assert hostile.keelwatch("db", "update", "--from", str(bundle), "-q", home=keelwatch_home).returncode == 0
+    gate = ["scan", f"oci:{layout}:t", "--no-store", "-q", "--fail-on", "critical", "--allow-stale"]
+    gate += ["--allow-uncovered", "-f", "json"]
+    refused = hostile.keelwatch(*gate, home=keelwatch_home)
+    assert refused.returncode == 3, refused.stderr[-2000:]
+    assert "incomplete scan" in refused.stderr
+    assert json.loads(refused.stdout)["incomplete"]
+    allowed = hostile.keelwatch(*gate, "--allow-incomplete", home=keelwatch_home)
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    assert "not judged (--allow-incomplete)" in allowed.stderr

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from keelwatch.app.catalogue import Catalogue
 from keelwatch.app.findings import ImageFindings, findings_of
-from keelwatch.app.gate import EXIT_FINDINGS, EXIT_PASS, GateOptions, Verdict, judge_coverage
+from keelwatch.app.gate import EXIT_FINDINGS, EXIT_PASS, GateOptions, Verdict, judge_basis
 from keelwatch.app.lineage import FleetLineage
 from keelwatch.app.scanning import scan_and_store
 from keelwatch.config import load_settings
@@ -133,4 +133,4 @@ def _verdict(report: PolicyReport, found: ImageFindings, policy: Policy, gate: G
         return Verdict(EXIT_FINDINGS, f"policy {report.policy}: failing rule(s): {', '.join(failed)}")
     if not any(rule.type in FINDINGS_RULES for rule in policy.rules):
         return Verdict(EXIT_PASS, "passed")
-    return judge_coverage(found.coverage, gate)
+    return judge_basis(found, gate)

@@ -35,6 +35,9 @@ class ImageFindings:
     coverage: Coverage
     messages: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # those of `messages` that `-q` must not hide
+    incomplete: list[str] = field(
+        default_factory=list
+    )  # the scan's ScanResult.incomplete: a gate cannot judge
 
     @property
     def coverage_notes(self) -> list[str]:
@@ -110,7 +113,14 @@ def findings_of(
     coverage = _coverage(store, result, max_age_days)
     result.vulnerability_data = coverage.to_dict()
     messages = [*matched.warnings, *matched.notes]
-    return ImageFindings(list(matched.findings), lineage, coverage, messages, list(matched.warnings))
+    return ImageFindings(
+        list(matched.findings),
+        lineage,
+        coverage,
+        messages,
+        list(matched.warnings),
+        incomplete=list(result.incomplete),
+    )
 
 
 def _coverage(store: Store, result: ScanResult, max_age_days: float | None) -> Coverage:

@@ -8,8 +8,9 @@ Exit codes (also in the README):
 - 3: keelwatch cannot know: no vulnerability data at all (no opt-out: there is nothing to
   judge with), or the image holds packages of an ecosystem the loaded data does not cover
   (`--allow-uncovered` opts out), or whose data is older than the maximum age
-  (`--allow-stale` opts out). Each opt-out prints a warning line, so a log always says
-  what was not judged.
+  (`--allow-stale` opts out), or the scan itself hit a per-image bound and may have missed
+  packages (`--allow-incomplete` opts out). Each opt-out prints a warning line, so a log
+  always says what was not judged.
 
 Unknown severity: the matcher first gives such a finding the highest severity
 any stored record under one of its ids carries (vulndb.match). A finding still unknown
@@ -20,7 +21,7 @@ accept that risk say so with `--unknown-as low` (or any level).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from keelwatch.app.findings import ImageFindings
 from keelwatch.vulndb.coverage import NOT_COVERED, STALE, Coverage
@@ -39,6 +40,7 @@ class GateOptions:
     unknown_as: Level = Level.HIGH
     allow_stale: bool = False
     allow_uncovered: bool = False
+    allow_incomplete: bool = False
 
 
 @dataclass(slots=True)
@@ -81,12 +83,26 @@ def judge_coverage(coverage: Coverage, options: GateOptions) -> Verdict:
     return Verdict(EXIT_PASS, "passed", warnings)
 
 
+def judge_basis(found: ImageFindings, options: GateOptions) -> Verdict:
+    """Can this image be judged at all? The data's coverage, then the scan's completeness: a scan
+    that left files out (a per-image bound was hit) cannot vouch for the image."""
+    verdict = judge_coverage(found.coverage, options)
+    if not found.incomplete:
+        return verdict
+    line = "incomplete scan: " + "; ".join(found.incomplete)
+    if options.allow_incomplete:
+        return replace(verdict, warnings=[*verdict.warnings, f"{line}; not judged (--allow-incomplete)"])
+    if verdict.passed:
+        return Verdict(EXIT_CANNOT_KNOW, f"cannot judge this image: {line}", verdict.warnings)
+    return Verdict(EXIT_CANNOT_KNOW, f"{verdict.reason}; {line}", verdict.warnings)
+
+
 def judge(found: ImageFindings, options: GateOptions) -> Verdict:
-    """The gate's verdict on one image's findings and the coverage of the data behind them."""
+    """The gate's verdict on one image's findings, the coverage of the data and the scan's completeness."""
     failing: list[Finding] = []
     if options.fail_on is not None:
         failing = [f for f in found.active if gate_level(f, options.unknown_as) >= options.fail_on]
-    coverage = judge_coverage(found.coverage, options)
+    coverage = judge_basis(found, options)
     if failing:
         unknown = sum(1 for f in failing if f.severity.rank is Level.UNKNOWN)
         note = f" ({unknown} of unknown severity, counted as {options.unknown_as.label})" if unknown else ""

@@ -40,6 +40,13 @@ AllowUncovered = Annotated[
     bool,
     typer.Option("--allow-uncovered", help="do not fail (exit 3) on an ecosystem without data: warn instead"),
 ]
+AllowIncomplete = Annotated[
+    bool,
+    typer.Option(
+        "--allow-incomplete",
+        help="do not fail (exit 3) when the scan hit a per-image limit and may miss packages: warn instead",
+    ),
+]
 
 
 def levels(flag: str, value: str) -> list[Level]:
@@ -53,7 +60,11 @@ def levels(flag: str, value: str) -> list[Level]:
 
 
 def gate_options(
-    fail_on: str | None, unknown_as: str, allow_stale: bool, allow_uncovered: bool
+    fail_on: str | None,
+    unknown_as: str,
+    allow_stale: bool,
+    allow_uncovered: bool,
+    allow_incomplete: bool = False,
 ) -> GateOptions:
     """The app's GateOptions from the command line."""
     from keelwatch.app.gate import GateOptions
@@ -63,6 +74,7 @@ def gate_options(
         unknown_as=levels("--unknown-as", unknown_as)[0],
         allow_stale=allow_stale,
         allow_uncovered=allow_uncovered,
+        allow_incomplete=allow_incomplete,
     )
 
 

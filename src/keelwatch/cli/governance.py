@@ -156,10 +156,11 @@ def _transition(action: str):  # type: ignore[no-untyped-def]
         unknown_as: gateopts.UnknownAs = "high",
         allow_stale: gateopts.AllowStale = False,
         allow_uncovered: gateopts.AllowUncovered = False,
+        allow_incomplete: gateopts.AllowIncomplete = False,
     ) -> None:
         from keelwatch.app.approval import transition
 
-        gate = gateopts.gate_options(None, unknown_as, allow_stale, allow_uncovered)
+        gate = gateopts.gate_options(None, unknown_as, allow_stale, allow_uncovered, allow_incomplete)
         with opened_store() as store:
             done = transition(
                 store,

@@ -111,6 +111,7 @@ def check(
     max_age: gateopts.MaxAge = None,
     allow_stale: gateopts.AllowStale = False,
     allow_uncovered: gateopts.AllowUncovered = False,
+    allow_incomplete: gateopts.AllowIncomplete = False,
 ) -> None:
     """Check an image against a policy; exit 1 on any failing rule, 3 when the data cannot judge it."""
     from keelwatch.app.checks import check_image
@@ -120,7 +121,7 @@ def check(
 
     fmt = format_choice("table", "json", "sarif")(fmt)
     prepare_output(output, quiet)
-    gate = gateopts.gate_options(None, unknown_as, allow_stale, allow_uncovered)
+    gate = gateopts.gate_options(None, unknown_as, allow_stale, allow_uncovered, allow_incomplete)
     loaded = load_policy(policy)
     suppressor = load_suppressor(vex or [], ignore_files_or_default(ignore_file, quiet))
     with opened_store() as store, layer_progress(quiet) as progress:

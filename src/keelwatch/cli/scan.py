@@ -16,7 +16,7 @@ from pathlib import Path
 import typer
 
 from keelwatch.cli.common import format_choice
-from keelwatch.cli.gateopts import AllowStale, AllowUncovered, FailOn, MaxAge, UnknownAs
+from keelwatch.cli.gateopts import AllowIncomplete, AllowStale, AllowUncovered, FailOn, MaxAge, UnknownAs
 
 FORMATS = ("table", "json", "cyclonedx", "spdx", "sarif")
 
@@ -57,6 +57,7 @@ def scan(
     max_age: MaxAge = None,
     allow_stale: AllowStale = False,
     allow_uncovered: AllowUncovered = False,
+    allow_incomplete: AllowIncomplete = False,
     vex: list[Path] | None = typer.Option(None, "--vex", help="OpenVEX document (repeatable)"),
     ignore_file: list[Path] | None = typer.Option(
         None,
@@ -78,7 +79,7 @@ def scan(
     from keelwatch.sbom import render
     from keelwatch.termtext import plain
 
-    gate = gateopts.gate_options(fail_on, unknown_as, allow_stale, allow_uncovered)
+    gate = gateopts.gate_options(fail_on, unknown_as, allow_stale, allow_uncovered, allow_incomplete)
     shown_levels = gateopts.levels("--severity", severity) if severity is not None else None
     prepare_output(output, quiet)
     if no_vulns and fmt == "sarif":

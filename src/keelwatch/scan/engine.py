@@ -65,6 +65,12 @@ def _parse(cat: Cataloger, path: str, data: bytes, warnings: list[str]) -> FileR
     return result
 
 
+INCOMPLETE = (
+    "the scan hit a per-image limit (files offered to catalogers or symlink bytes kept): "
+    "packages may be missing"
+)
+
+
 @dataclass
 class Budget:
     """What is left, for the whole image, of the files offered to catalogers and of the bytes of
@@ -358,7 +364,8 @@ def scan_image(
         history_length=len((image.config or {}).get("history") or []),
         tag=image.tag,
     )
-    return ScanResult(image=info, packages=packages, warnings=warnings)
+    incomplete = [INCOMPLETE] if budget.truncated else []
+    return ScanResult(image=info, packages=packages, warnings=warnings, incomplete=incomplete)
 
 
 def _restore_attribution(packages: list[Package], before: dict[str, list[Package]]) -> None:
