@@ -319,3 +319,12 @@ def test_platform_off_the_grammar_is_one_line(tmp_path, keelwatch_home, platform
     args = ["scan", f"oci:{layout}", "--platform", platform, "-q", "--no-store", "--no-vulns"]
     line = hostile.assert_one_line_error(hostile.keelwatch(*args, home=keelwatch_home), "invalid platform")
     assert "\x1b" not in line
+
+
+def test_oci_archive_that_is_not_a_file_is_named_as_such(tmp_path, keelwatch_home) -> None:
+    fifo = tmp_path / "image.tar"
+    os.mkfifo(fifo)
+    for path, kind in ((fifo, "a FIFO"), (Path("/dev/zero"), "a device")):
+        hostile.scan_fails_cleanly(
+            f"oci-archive:{path}", f"OCI archive {path} is {kind}", home=keelwatch_home, watch=tmp_path
+        )

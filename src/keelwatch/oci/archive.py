@@ -34,8 +34,8 @@ MT_DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
 class DockerArchiveSource(TarArchive):
     """Blobs of a docker-save tarball, addressed by digest like every other source."""
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(path, "docker archive")
+    def __init__(self, path: str | Path, kind: str = "docker archive") -> None:
+        super().__init__(path, kind)
         self._by_digest: dict[str, str] = {}
 
     def register(self, digest: str, name: str) -> None:

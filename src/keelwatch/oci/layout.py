@@ -131,7 +131,7 @@ def open_oci_archive(ref: Reference, *, platform: str = DEFAULT_PLATFORM) -> Ima
     from keelwatch.oci.archive import DockerArchiveSource
 
     assert ref.path is not None
-    source = DockerArchiveSource(ref.path)
+    source = DockerArchiveSource(ref.path, "OCI archive")
     try:
         source.register_blobs()
         index = parse_index(source.read_member("index.json", MANIFEST_LIMIT), f"{ref.path}: index.json")
