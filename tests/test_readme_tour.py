@@ -92,5 +92,6 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-4000:]
     # what the tour promises, seen in its output
     assert "CVE-2018-18074" in done.stdout  # requests 2.19.1, from the offline bundle
+    assert "app-python-plugin (level 4)" in done.stdout  # the lineage, once the bases are scanned
     assert (work / ".keelwatch-run" / "app.cdx.json").stat().st_size > 0
     assert (work / ".keelwatch-run" / "home" / "keelwatch.db").is_file()
