@@ -111,12 +111,18 @@ def update_cmd(
     """Fetch and import feeds; each feed is replaced atomically or left as it was."""
     from keelwatch.app.feeds import update_feeds
     from keelwatch.store.db import open_store
+    from keelwatch.vulndb.feeds.plan import NOT_IN_MIRROR
 
     with open_store() as store, _progress(quiet) as shown:
         results = update_feeds(
             store, source or None, from_, force=force, progress=shown.note, download_progress=shown.on_bytes
         )
+    absent = [r.feed for r in results if r.status == "skipped" and r.message == NOT_IN_MIRROR]
+    if absent:  # one line, not one per feed the mirror does not carry
+        typer.echo(f"{'not in mirror':<22} {len(absent)} feeds: {', '.join(absent)}")
     for r in results:
+        if r.feed in absent:
+            continue
         typer.echo(_summary(r))
         if show_skipped:
             for s in r.skipped:
@@ -131,6 +137,13 @@ def update_cmd(
     failed = [r for r in results if r.status == "failed"]
     if failed:
         raise _failure(failed)
+
+
+def _shown_status(status: str, age: float | None, max_age: float) -> str:
+    """The feed's state as a gate sees it: a successful update of old (or undated) data is stale."""
+    if status == "ok" and (age is None or age > max_age):
+        return "stale"
+    return status
 
 
 @db_app.command("status")
@@ -152,9 +165,8 @@ def status_cmd() -> None:
     for s in states:
         age = s.age_days()
         age_text = f"{age:.1f}d" if age is not None else "?"
-        typer.echo(
-            f"{s.feed:<22} {s.status:<7} {s.records:>8}  {(s.snapshot_at or '-')[:19]:<20}  {age_text}"
-        )
+        shown = _shown_status(s.status, age, max_age)
+        typer.echo(f"{s.feed:<22} {shown:<7} {s.records:>8}  {(s.snapshot_at or '-')[:19]:<20}  {age_text}")
         if s.status != "ok":
             typer.echo(f"  warning: last update failed: {s.message}", err=True)
         if age is None:

@@ -27,6 +27,7 @@ from keelwatch.vulndb.feeds.base import Report, cve_year_floor
 from keelwatch.vulndb.feeds.fetch import Fetched, Fetcher
 from keelwatch.vulndb.model import Advisory
 
+NOT_IN_MIRROR = "not in mirror"  # a feed the --from mirror does not carry: skipped, not failed
 SOURCES = ("osv", "debian-tracker", "debian-dsa", "debian-dla", "alpine-secdb", "kev", "epss")
 
 
@@ -161,7 +162,7 @@ def plan(
             continue
         unit = _unit(source, settings, local_dir)
         if local_dir and not explicit and not any(fetcher.local(c) for _u, c in unit.files):
-            skipped.append(FeedResult(source, source, "skipped", message="not in mirror"))
+            skipped.append(FeedResult(source, source, "skipped", message=NOT_IN_MIRROR))
             continue
         units.append(unit)
     return units, skipped
@@ -185,11 +186,11 @@ def _plan_osv(
             origin = f"local:{path.resolve()}"
             units.append(FeedUnit(f"osv:{path.name}", "osv", [], _osv_reader(origin), local_path=path))
         else:
-            skipped.append(FeedResult("osv", "osv", "skipped", message="not in mirror"))
+            skipped.append(FeedResult("osv", "osv", "skipped", message=NOT_IN_MIRROR))
         return
     for eco, cands in zips.items():
         if local_dir and fetcher.local(cands) is None:
-            skipped.append(FeedResult(f"osv:{eco}", "osv", "skipped", message="not in mirror"))
+            skipped.append(FeedResult(f"osv:{eco}", "osv", "skipped", message=NOT_IN_MIRROR))
             continue
         units.append(
             FeedUnit(f"osv:{eco}", "osv", [(f"{osv.DEFAULT_BASE}{eco}/all.zip", cands)], _osv_reader(eco))
