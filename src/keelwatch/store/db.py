@@ -175,6 +175,11 @@ def _migrate(engine: Engine) -> None:
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                # Take the write lock when the migration's transaction begins: a DEFERRED one reads
+                # first and then upgrades to writing, which SQLite refuses at once ("database is
+                # locked", no busy wait) when another connection wrote in between.
+                conn = conn.execution_options(kw_begin="IMMEDIATE")
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             conn.commit()
