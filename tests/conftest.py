@@ -8,7 +8,9 @@ unreachable server skips the PostgreSQL half; with CI=true it fails instead.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,20 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 IN_CI = os.environ.get("CI") == "true"
+
+
+def _load_hostile() -> None:
+    """tests/hostile.py, the real-CLI runner and clean-failure checks of every test directory,
+    as `keelwatch_test_hostile` (loaded by path, as tests/registry.py is)."""
+    name = "keelwatch_test_hostile"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "hostile.py")
+        assert spec and spec.loader
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+
+
+_load_hostile()
 PG_HOST = os.environ.get("KEELWATCH_TEST_PG", "127.0.0.1:5432")
 PG_USER = os.environ.get("KEELWATCH_TEST_PG_USER", "postgres")
 

@@ -9,6 +9,7 @@ mtime of the given trees so a test can compare before and after.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -18,17 +19,24 @@ ENTRY = "from keelwatch.cli import main; main()"
 TIMEOUT = 60  # seconds: a hang is a failure, not a stuck test run
 
 
-def keelwatch(*args: str, home: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The real console entry point in a child process with its own KEELWATCH_HOME."""
-    env = {"KEELWATCH_HOME": str(home), "PATH": "/usr/bin:/bin"}
+def run_cli(
+    *args: str, home: Path, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: int = 120
+) -> subprocess.CompletedProcess[str]:
+    """`keelwatch ARGS` as a user runs it: the real console entry point in a child process, a clean
+    environment with its own KEELWATCH_HOME, output captured. tests/cli uses it too (_support.py)."""
+    full = {"KEELWATCH_HOME": str(home), "PATH": "/usr/bin:/bin", **(env or {})}
     return subprocess.run(
         [sys.executable, "-c", ENTRY, *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=full,
         cwd=cwd,
-        timeout=TIMEOUT,
+        timeout=timeout,
     )
+
+
+# Hostile inputs get the shorter bound: a hang is a failure, not a stuck test run.
+keelwatch = functools.partial(run_cli, timeout=TIMEOUT)
 
 
 def snapshot(*roots: Path, skip: Path | None = None) -> dict[str, tuple[int, int, int]]:

@@ -1,24 +1,11 @@
-"""Running the real console entry point in a child process, with its own home and nothing else."""
+"""Running the real console entry point in a child process, with its own home and nothing else.
+
+One runner for every CLI test: tests/hostile.py's `run_cli` (loaded by tests/conftest.py as
+`keelwatch_test_hostile`).
+"""
 
 from __future__ import annotations
 
-import subprocess
 import sys
-from pathlib import Path
 
-ENTRY = "from keelwatch.cli import main; main()"
-
-
-def run_cli(
-    *args: str, home: Path, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: int = 120
-) -> subprocess.CompletedProcess[str]:
-    """`keelwatch ARGS` as a user runs it: a clean environment, KEELWATCH_HOME set, output captured."""
-    full = {"KEELWATCH_HOME": str(home), "PATH": "/usr/bin:/bin", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-c", ENTRY, *args],
-        capture_output=True,
-        text=True,
-        env=full,
-        cwd=cwd,
-        timeout=timeout,
-    )
+run_cli = sys.modules["keelwatch_test_hostile"].run_cli

@@ -29,8 +29,6 @@ def _load(name: str, path: Path) -> ModuleType:
 registry_helpers = _load("keelwatch_test_registry", _HERE.parent / "registry.py")
 # Real-content test images for tests/oci/test_*.py: `images = sys.modules["keelwatch_test_images"]`.
 _load("keelwatch_test_images", _HERE / "images.py")
-# Clean-failure checks through the real CLI: `hostile = sys.modules["keelwatch_test_hostile"]`.
-_load("keelwatch_test_hostile", _HERE.parent / "hostile.py")
 # A hostile registry on loopback (tests/oci/test_hostile_registry.py): `keelwatch_test_hostile_registry`.
 _load("keelwatch_test_hostile_registry", _HERE / "hostile_server.py")
 # The fixtures live in tests/registry.py so any conftest can re-export them like this.

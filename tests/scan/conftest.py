@@ -7,9 +7,7 @@ they read comes from this machine's dpkg database wherever a real database fits.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,21 +22,6 @@ from keelwatch.model import OSInfo, Package
 from keelwatch.oci.image import Image
 
 STATUS = "/var/lib/dpkg/status"
-
-
-def _load_hostile() -> None:
-    """tests/hostile.py (clean-failure checks through the real CLI) as keelwatch_test_hostile."""
-    name = "keelwatch_test_hostile"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parent.parent / "hostile.py"
-        )
-        assert spec and spec.loader
-        sys.modules[name] = module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-
-
-_load_hostile()
 
 
 class StatusCataloger:
